@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"crawl/pipeline"
+)
+
+// Exit codes of the contract.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// options holds the flags of one invocation.
+type options struct {
+	cfg      pipeline.Config
+	site     string
+	pages    string
+	out      string
+	delay    time.Duration
+	maxSize  string
+	queue    string
+	quiet    bool
+	progress bool
+}
+
+// run is the whole program: it parses args, runs the command and returns
+// the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	code := exitOK
+	root := newRoot(ctx, stdin, stdout, stderr, &code)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "crawl: %s\n", oneLine(err))
+		var fail *runFailure
+		if errors.As(err, &fail) {
+			return fail.code
+		}
+		return exitUsage
+	}
+	return code
+}
+
+// runFailure is an error that is not the user's: it carries its exit code.
+type runFailure struct {
+	err  error
+	code int
+}
+
+func (e *runFailure) Error() string { return e.err.Error() }
+func (e *runFailure) Unwrap() error { return e.err }
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, code *int) *cobra.Command {
+	o := &options{}
+	root := &cobra.Command{
+		Use:   "crawl [flags]",
+		Short: "Download every image or video behind a range of listing pages",
+		Long: "crawl walks listing pages, follows their links to detail pages, picks image and video URLs\n" +
+			"from those with XPath or CSS selectors and downloads them with a bounded, polite, resumable pool.",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyProfile(cmd.Flags(), o.site, cmd.Flags().Changed("site")); err != nil {
+				return err
+			}
+			o.cfg.Mode = pipeline.ModeCrawl
+			if o.pages != "" {
+				p, err := pipeline.ParsePages(o.pages)
+				if err != nil {
+					return err
+				}
+				o.cfg.Pages = p
+			}
+			return execute(cmd.Context(), o, stdin, stderr, code)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	f := root.Flags()
+	f.StringVar(&o.site, "site", "crawl.yaml", "site profile (YAML) whose keys are the long flag names with _ for -")
+	f.StringVar(&o.pages, "pages", "", "listing pages to walk: 5, 1-5, 1,3,7-9 or open-ended 3-")
+	f.StringVar(&o.cfg.ListURL, "list-url", "", "listing page URL; {page} is replaced by the page number")
+	f.StringVar(&o.cfg.FirstURL, "first-url", "", "URL of page 1 when it does not follow the template")
+	f.StringVar(&o.cfg.Links, "links", "", "selector for detail-page links on a listing page (XPath, or css:SELECTOR[@attr])")
+	f.StringVar(&o.cfg.Images, "images", "", "selector for image/video URLs on a detail page")
+	f.BoolVar(&o.cfg.StripQuery, "strip-query", false, "drop the query string of each image URL")
+	f.StringArrayVar(&o.cfg.Rewrites, "rewrite", nil, "rewrite each image URL: 'REGEX=>REPLACEMENT' (repeatable)")
+	f.StringVar(&o.cfg.Encoding, "encoding", "", "force the page encoding (gbk, gb18030, big5, shift_jis, utf-8, ...)")
+	addShared(f, o)
+
+	get := &cobra.Command{
+		Use:   "get [flags] [URL...]",
+		Short: "Download URLs given on the command line or in a list file",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cfg.Mode = pipeline.ModeGet
+			o.cfg.URLs = args
+			if len(args) == 0 && len(o.cfg.Lists) == 0 {
+				return errors.New("nothing to download: give URLs or --list FILE")
+			}
+			for _, l := range o.cfg.Lists {
+				if err := pipeline.CheckList(l); err != nil {
+					return err
+				}
+			}
+			return execute(cmd.Context(), o, stdin, stderr, code)
+		},
+	}
+	get.Flags().StringArrayVar(&o.cfg.Lists, "list", nil, "file with one URL per line (# comments); - reads standard input")
+	addShared(get.Flags(), o)
+	root.AddCommand(get)
+	root.AddCommand(newDemo(stdin, stderr, code))
+	root.AddCommand(&cobra.Command{
+		Use:    pipeline.StageCommand + " STAGE STATEDIR",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := pipeline.RunStage(cmd.Context(), args[0], args[1], stdout, stderr); err != nil {
+				return &runFailure{err: err, code: exitFailed}
+			}
+			if cmd.Context().Err() != nil {
+				*code = exitInterrupted
+			}
+			return nil
+		},
+	})
+	return root
+}
+
+func addShared(f *pflag.FlagSet, o *options) {
+	f.StringVar(&o.out, "out", "downloads", "where files go (created if missing)")
+	f.StringVar(&o.cfg.Name, "name", "{name}{ext}", "file path under --out: {name} {ext} {host} {page} {n} {title}; / makes folders")
+	f.IntVar(&o.cfg.Workers, "workers", 10, "size of the download pool")
+	f.IntVar(&o.cfg.PerHost, "per-host", 4, "at most N requests at once to one host")
+	f.DurationVar(&o.cfg.Delay, "delay", 0, "at least this long between two requests to one host")
+	f.IntVar(&o.cfg.Retries, "retries", 3, "retries after a failed request, with exponential back-off")
+	f.DurationVar(&o.cfg.RetryWait, "retry-wait", time.Second, "first back-off wait; doubles with each retry")
+	f.DurationVar(&o.cfg.Timeout, "timeout", 30*time.Second, "for connecting, for a response to start, and for any stall in a body")
+	f.StringVar(&o.maxSize, "max-size", "", "skip (and report) files larger than this, e.g. 50MB")
+	f.StringVar(&o.cfg.UserAgent, "user-agent", "", "User-Agent header (default: a browser-like one)")
+	f.StringArrayVar(&o.cfg.Headers, "header", nil, "extra request header 'Name: value' (repeatable)")
+	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
+	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
+	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
+	f.StringVar(&o.queue, "queue", "sqlite", "where the stage queues live: sqlite (embedded, in OUT/.crawl/)")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	f.BoolVar(&o.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
+	f.BoolVarP(&o.cfg.Verbose, "verbose", "v", false, "log every page read, with its encoding")
+}
+
+// execute validates the configuration, runs the pipeline and reports.
+func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer, code *int) error {
+	if o.queue != "sqlite" {
+		if strings.HasPrefix(o.queue, "redis://") {
+			return fmt.Errorf("--queue %s: Redis queues are not available in this version; use sqlite", o.queue)
+		}
+		return fmt.Errorf("--queue %q: want sqlite or redis://host:port/db", o.queue)
+	}
+	if o.maxSize != "" {
+		n, err := pipeline.ParseSize(o.maxSize)
+		if err != nil {
+			return fmt.Errorf("--max-size: %w", err)
+		}
+		o.cfg.MaxSize = n
+	}
+	out, err := filepath.Abs(o.out)
+	if err != nil {
+		return fmt.Errorf("--out %q: %w", o.out, err)
+	}
+	o.cfg.Out = out
+	if err := o.cfg.Validate(); err != nil {
+		return err
+	}
+	if st, err := os.Stat(out); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: not a folder", o.out)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	bar := newProgress(stderr, o.quiet, o.progress)
+	res, err := pipeline.Run(ctx, &o.cfg, pipeline.Options{Stdin: stdin, Stderr: stderr, Progress: bar.update})
+	if err != nil {
+		var ue *pipeline.UsageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		if res == nil {
+			return &runFailure{err: err, code: exitFailed}
+		}
+		fmt.Fprintf(stderr, "crawl: %s\n", oneLine(err))
+	}
+	res.Summary(stderr)
+	*code = res.ExitCode()
+	if err != nil && *code == exitOK {
+		*code = exitFailed
+	}
+	return nil
+}

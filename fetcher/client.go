@@ -1,0 +1,473 @@
+package fetcher
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty:
+// a current desktop browser, since many gallery sites refuse anything else.
+const DefaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// Config is the configuration of a Client. The zero value is usable.
+type Config struct {
+	UserAgent    string        // "" → DefaultUserAgent
+	Header       http.Header   // extra request headers (from --header)
+	Cookie       string        // raw "a=b; c=d", sent as Cookie header when non-empty
+	Timeout      time.Duration // connect timeout, response-header timeout, and body stall timeout; 0 → 30s
+	Retries      int           // retries after a failed attempt (0 = try once); negative → 0
+	RetryWait    time.Duration // base back-off; 0 → 1s. wait = RetryWait*2^attempt, jitter ×[0.5,1.5), capped at 60s
+	PerHost      int           // max requests in flight to one host; <=0 → 4
+	Delay        time.Duration // min time between the starts of two requests to one host
+	LockDir      string        // if non-empty: PerHost and Delay hold across all processes using this dir (flock files)
+	IgnoreRobots bool          // when false, robots.txt is fetched once per host (per process) and obeyed
+	MaxRedirects int           // 0 → 10
+	MaxConns     int           // idle-connection pool size hint (download workers); 0 → 16
+}
+
+// Client is a concurrency-safe HTTP client with per-host limits, robots.txt,
+// retries and stall timeouts. Create it with New and Close it when done.
+type Client struct {
+	cfg    Config
+	tr     *http.Transport
+	hc     *http.Client
+	limits *hostLimiter
+	robots *robotsCache
+	closed atomic.Bool
+}
+
+// New returns a Client for cfg. With cfg.LockDir set, the directory is
+// created if missing.
+func New(cfg Config) (*Client, error) {
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	cfg.Header = cfg.Header.Clone()
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	cfg.Retries = max(cfg.Retries, 0)
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = time.Second
+	}
+	if cfg.PerHost <= 0 {
+		cfg.PerHost = 4
+	}
+	cfg.Delay = max(cfg.Delay, 0)
+	if cfg.MaxRedirects <= 0 {
+		cfg.MaxRedirects = 10
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
+	if cfg.LockDir != "" {
+		if err := os.MkdirAll(cfg.LockDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create lock dir: %w", err)
+		}
+	}
+
+	idle := max(cfg.MaxConns, cfg.PerHost)
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(100, idle),
+		MaxIdleConnsPerHost:   idle,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.Timeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		ExpectContinueTimeout: time.Second,
+		// Byte ranges and Content-Length must refer to the bytes on the
+		// wire, so no transparent gzip; GetPage asks for gzip itself.
+		DisableCompression: true,
+	}
+	c := &Client{
+		cfg:    cfg,
+		tr:     tr,
+		limits: newHostLimiter(cfg.PerHost, cfg.Delay, cfg.LockDir),
+		robots: newRobotsCache(),
+	}
+	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	return c, nil
+}
+
+// Close releases the lock files and idle connections. Requests made after
+// Close fail; bodies still open may be read and closed as usual.
+func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.tr.CloseIdleConnections()
+	return c.limits.close()
+}
+
+// checkRedirect stops a redirect chain that is too long or comes back to a
+// URL already visited.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	next := req.URL.String()
+	for _, prev := range via {
+		if prev.URL.String() == next {
+			return fmt.Errorf("redirect to %s: %w", next, ErrRedirectLoop)
+		}
+	}
+	if len(via) > c.cfg.MaxRedirects {
+		return fmt.Errorf("stopped after %d redirects", c.cfg.MaxRedirects)
+	}
+	return nil
+}
+
+// GetOption adjusts one Get request.
+type GetOption func(*getOptions)
+
+type getOptions struct {
+	header    http.Header
+	rangeFrom int64 // -1: no Range header
+	ifRange   string
+	gzip      bool // ask for gzip (GetPage decodes it)
+}
+
+// WithRange asks for the resource from byte offset on ("Range: bytes=OFFSET-")
+// and, if ifRange is not "", only if it still matches that validator
+// ("If-Range"; an ETag or a Last-Modified date, see Response.Validator).
+// A negative offset is ignored.
+func WithRange(offset int64, ifRange string) GetOption {
+	return func(o *getOptions) {
+		if offset < 0 {
+			return
+		}
+		o.rangeFrom = offset
+		o.ifRange = ifRange
+	}
+}
+
+// WithHeader sets one extra header for this request; it overrides the
+// Config's headers of the same name.
+func WithHeader(name, value string) GetOption {
+	return func(o *getOptions) {
+		if o.header == nil {
+			o.header = make(http.Header)
+		}
+		o.header.Set(name, value)
+	}
+}
+
+// Response is a successful (2xx) answer whose body is still to be read.
+type Response struct {
+	URL           string      // final URL after redirects
+	StatusCode    int         // 2xx
+	Header        http.Header // response headers
+	ContentLength int64       // length of Body, -1 if unknown
+	Offset        int64       // where Body starts in the full resource: the range start on a 206, else 0
+	Total         int64       // full resource size if known (Content-Range total, or Content-Length on 200), else -1
+	// Body is the response body. Reads fail with an error wrapping
+	// ErrStalled if no byte arrives for Config.Timeout. The caller must
+	// Close it; Close releases the per-host slot.
+	Body io.ReadCloser
+}
+
+// Validator returns the strong ETag if present, else Last-Modified, else "".
+// It is what to pass to WithRange as ifRange when resuming.
+func (r *Response) Validator() string {
+	if etag := strings.TrimSpace(r.Header.Get("ETag")); etag != "" && !strings.HasPrefix(etag, "W/") {
+		return etag
+	}
+	return strings.TrimSpace(r.Header.Get("Last-Modified"))
+}
+
+// Page is a whole response body read by GetPage.
+type Page struct {
+	URL    string      // final URL, after redirects
+	Header http.Header // response headers
+	Body   []byte      // the body, decompressed if it came gzip-encoded
+}
+
+// Get performs a GET with retries (timeouts, connection errors, 408, 429,
+// 5xx; exponential back-off with jitter; Retry-After in seconds or
+// HTTP-date obeyed, capped at 5 min) for the request phase (up to and
+// including the response headers). A non-2xx final answer is a
+// *StatusError. The per-host slot is held until Body is closed.
+func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Response, error) {
+	u, err := c.prepare(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	o := getOptions{rangeFrom: -1}
+	for _, f := range opt {
+		f(&o)
+	}
+	var resp *Response
+	err = c.retry(ctx, func() error {
+		var err error
+		resp, err = c.once(ctx, u, &o)
+		return err
+	})
+	return resp, err
+}
+
+// GetPage is Get plus reading the whole body, which must not be larger
+// than limit bytes (limit <= 0: no cap); a larger body fails with an error
+// wrapping ErrTooLarge. The whole exchange is retried when the request or
+// the body read fails (truncated, stalled, reset), up to Retries retries
+// in all. A gzip body is decompressed (the cap applies to the decompressed
+// size).
+func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64) (*Page, error) {
+	u, err := c.prepare(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var page *Page
+	err = c.retry(ctx, func() error {
+		var err error
+		page, err = c.pageOnce(ctx, u, limit)
+		return err
+	})
+	return page, err
+}
+
+// prepare parses rawURL and checks it against robots.txt.
+func (c *Client) prepare(ctx context.Context, rawURL string) (*url.URL, error) {
+	if c.closed.Load() {
+		return nil, fmt.Errorf("fetch %s: %w", rawURL, errClosed)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("fetch %s: unsupported scheme %q", rawURL, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("fetch %s: no host", rawURL)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	if !c.cfg.IgnoreRobots {
+		ok, err := c.allowed(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("fetch %s: robots.txt: %w", rawURL, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("fetch %s: %w", rawURL, ErrDisallowed)
+		}
+	}
+	return u, nil
+}
+
+// retry calls attempt until it succeeds, fails for good, or Retries retries
+// are used up, sleeping Backoff between attempts.
+func (c *Client) retry(ctx context.Context, attempt func() error) error {
+	for n := 0; ; n++ {
+		err := attempt()
+		if err == nil || n >= c.cfg.Retries || !Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if werr := sleep(ctx, c.Backoff(n, err)); werr != nil {
+			return fmt.Errorf("%w (gave up waiting to retry: %w)", err, werr)
+		}
+	}
+}
+
+// once makes one request to u, holding a per-host slot until the returned
+// Response's Body is closed (or until it returns an error).
+func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response, error) {
+	if c.closed.Load() {
+		return nil, fmt.Errorf("fetch %s: %w", u, errClosed)
+	}
+	release, err := c.limits.acquire(ctx, hostKey(u))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: wait for host slot: %w", u, err)
+	}
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	fail := func(err error) (*Response, error) {
+		cancel(nil)
+		release()
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(fmt.Errorf("fetch %s: %w", u, err))
+	}
+	c.setHeaders(req, o)
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return fail(err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		se := newStatusError(resp)
+		c.discard(resp.Body, cancel)
+		return fail(se)
+	}
+
+	r := &Response{
+		URL:           resp.Request.URL.String(),
+		StatusCode:    resp.StatusCode,
+		Header:        resp.Header,
+		ContentLength: resp.ContentLength,
+		Total:         -1,
+	}
+	if resp.ContentLength < 0 {
+		r.ContentLength = -1
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		if start, total, ok := parseContentRange(resp.Header.Get("Content-Range")); ok {
+			r.Offset, r.Total = start, total
+		}
+	} else if resp.ContentLength >= 0 {
+		r.Total = resp.ContentLength
+	}
+	r.Body = newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, release)
+	return r, nil
+}
+
+// setHeaders puts the identity and option headers on req.
+func (c *Client) setHeaders(req *http.Request, o *getOptions) {
+	h := req.Header
+	h.Set("User-Agent", c.cfg.UserAgent)
+	h.Set("Accept", "*/*")
+	if o.gzip {
+		h.Set("Accept-Encoding", "gzip")
+	}
+	for name, values := range c.cfg.Header {
+		h[http.CanonicalHeaderKey(name)] = append([]string(nil), values...)
+	}
+	if c.cfg.Cookie != "" {
+		h.Set("Cookie", c.cfg.Cookie)
+	}
+	if o.rangeFrom >= 0 {
+		h.Set("Range", "bytes="+strconv.FormatInt(o.rangeFrom, 10)+"-")
+		if o.ifRange != "" {
+			h.Set("If-Range", o.ifRange)
+		}
+	}
+	for name, values := range o.header {
+		h[name] = append([]string(nil), values...)
+	}
+	if host := h.Get("Host"); host != "" {
+		req.Host = host
+	}
+}
+
+// discard reads a little of an unwanted body so the connection can be
+// reused, giving up if it stalls, and closes it.
+func (c *Client) discard(body io.ReadCloser, cancel context.CancelCauseFunc) {
+	t := time.AfterFunc(c.cfg.Timeout, func() { cancel(ErrStalled) })
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	t.Stop()
+	body.Close()
+}
+
+// pageOnce makes one request to u and reads the whole body.
+func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64) (*Page, error) {
+	resp, err := c.once(ctx, u, &getOptions{rangeFrom: -1, gzip: true})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+
+	tooLarge := func() error {
+		return fmt.Errorf("fetch %s: larger than %d bytes: %w", u, limit, ErrTooLarge)
+	}
+	var body io.Reader = resp.Body
+	gzipped := strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
+	if gzipped {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("read body of %s: gunzip: %w", u, err)
+		}
+		defer zr.Close()
+		body = zr
+	} else if limit > 0 && resp.ContentLength > limit {
+		return nil, tooLarge()
+	}
+	if limit > 0 {
+		body = io.LimitReader(body, limit+1)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		if errors.Is(err, ErrStalled) {
+			return nil, err // already names the URL
+		}
+		return nil, fmt.Errorf("read body of %s: %w", u, err)
+	}
+	if limit > 0 && int64(len(data)) > limit {
+		return nil, tooLarge()
+	}
+	header := resp.Header
+	if gzipped {
+		header = header.Clone()
+		header.Del("Content-Encoding")
+		header.Del("Content-Length")
+	}
+	return &Page{URL: resp.URL, Header: header, Body: data}, nil
+}
+
+// parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
+func parseContentRange(v string) (start, total int64, ok bool) {
+	v = strings.TrimSpace(v)
+	unit, rest, found := strings.Cut(v, " ")
+	if !found || !strings.EqualFold(unit, "bytes") {
+		return 0, -1, false
+	}
+	span, size, found := strings.Cut(strings.TrimSpace(rest), "/")
+	if !found {
+		return 0, -1, false
+	}
+	first, _, found := strings.Cut(span, "-")
+	if !found {
+		return 0, -1, false
+	}
+	start, err := strconv.ParseInt(strings.TrimSpace(first), 10, 64)
+	if err != nil || start < 0 {
+		return 0, -1, false
+	}
+	total = -1
+	if size = strings.TrimSpace(size); size != "*" {
+		if n, err := strconv.ParseInt(size, 10, 64); err == nil && n >= 0 {
+			total = n
+		}
+	}
+	return start, total, true
+}
+
+// hostKey names the host of u for the per-host limits: the lowercased
+// host with the scheme's default port dropped.
+func hostKey(u *url.URL) string {
+	h := strings.ToLower(u.Host)
+	switch {
+	case u.Scheme == "http" && strings.HasSuffix(h, ":80"):
+		h = strings.TrimSuffix(h, ":80")
+	case u.Scheme == "https" && strings.HasSuffix(h, ":443"):
+		h = strings.TrimSuffix(h, ":443")
+	}
+	return h
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

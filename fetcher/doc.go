@@ -1,0 +1,23 @@
+// Package fetcher is the HTTP client of crawl.
+//
+// A [Client] is created once per process with [New] and shared by every
+// goroutine. It owns a single tuned http.Transport and adds what a polite,
+// robust crawler needs on top of it:
+//
+//   - per-host limits: at most Config.PerHost requests in flight to one host
+//     and at least Config.Delay between the starts of two requests to it.
+//     With Config.LockDir set the limits hold across every process that uses
+//     the same directory (flock(2) on small lock files, released by the
+//     kernel when a process dies, so kill -9 is safe);
+//   - robots.txt, fetched once per host and obeyed unless Config.IgnoreRobots;
+//   - retries with exponential back-off and jitter for timeouts, connection
+//     errors, 408, 429 and 5xx answers, obeying Retry-After;
+//   - a stall timeout on response bodies: a body read that sees no byte for
+//     Config.Timeout fails with an error wrapping [ErrStalled], while a long
+//     body that keeps flowing is never cut off;
+//   - Range/If-Range requests for resuming downloads ([WithRange]).
+//
+// [Client.Get] streams: the caller reads and closes Response.Body, and the
+// per-host slot is held until it does. [Client.GetPage] reads a whole page
+// (HTML) into memory with a size cap. A non-2xx answer is a *[StatusError].
+package fetcher

@@ -1,0 +1,45 @@
+// Package parser turns the bytes of a fetched HTML page into a UTF-8 document
+// tree and takes URLs and text out of it.
+//
+// Decoding follows the order a browser uses, tuned for the legacy Chinese,
+// Japanese and Korean sites crawl is pointed at:
+//
+//  1. a label forced by the user (--encoding);
+//  2. a byte order mark (UTF-8, UTF-16LE, UTF-16BE);
+//  3. the charset parameter of the Content-Type header;
+//  4. a <meta charset> or <meta http-equiv="Content-Type"> found by the HTML
+//     Standard's prescan of the first 1024 bytes, then of the rest of <head>;
+//  5. a guess: valid UTF-8 (including pure ASCII) is UTF-8, otherwise the
+//     candidate among GB18030, Big5, Shift_JIS, EUC-JP, EUC-KR and
+//     windows-1252 that decodes with the fewest errors into the most
+//     plausible text.
+//
+// A label from the header or a <meta> that does not fit the bytes is
+// overruled, as such pages are common: a legacy label on a body that is
+// valid UTF-8 with some non-ASCII text gives UTF-8 (UTF-8 pages that still
+// say gb2312 decode as clean mojibake otherwise), and a label whose decoding
+// yields U+FFFD (GBK pages that say utf-8), or windows-1252 (GBK pages a
+// server labels iso-8859-1), gives way to a candidate that decodes without
+// errors into more plausible text.
+//
+// The labels gb2312, gbk and their aliases are decoded with GB18030, a
+// superset that also knows the four-byte sequences and the characters GBK
+// added to GB2312 (such as 镕 and 堃).
+//
+// The page is parsed once with golang.org/x/net/html (a page nested deeper
+// than that parser accepts gets a simpler tree built from the same tokens).
+// Selectors run against
+// that one tree: XPath 1.0 through github.com/antchfx/htmlquery, or CSS (an
+// expression starting with "css:") through github.com/PuerkitoBio/goquery.
+// Extracted references are resolved against the page's <base href> or URL,
+// following the URL Standard where Go's net/url differs from browsers
+// (backslashes, stray '%', non-ASCII in the query encoded in the page's
+// encoding).
+//
+// Rewrite rules and StripQuery turn thumbnail URLs into the URLs of the
+// originals.
+//
+// A Document is read-only after Parse, and a Selector or Rewrite is
+// read-only after it is compiled: all of them may be used from several
+// goroutines at once.
+package parser

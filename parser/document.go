@@ -1,0 +1,284 @@
+package parser
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+	"golang.org/x/text/encoding"
+)
+
+// Document is a parsed page.
+type Document struct {
+	URL      *url.URL   // the page URL
+	Base     *url.URL   // <base href> resolved against URL, else URL
+	Encoding string     // canonical name of the encoding used: "utf-8", "gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "windows-1252", ...
+	Root     *html.Node // golang.org/x/net/html tree, UTF-8
+
+	enc encoding.Encoding // the encoding named by Encoding, for query strings
+}
+
+// Parse detects the encoding of body (forced label, else BOM, else
+// Content-Type charset, else <meta> prescan of the first 1024 bytes, then of
+// the rest of <head>, else a guess; see DetectEncoding), decodes it to UTF-8
+// and parses it once. contentType is the Content-Type header ("" if none),
+// forced a label from --encoding ("" to detect). The errors are a bad
+// pageURL and an unknown forced label.
+func Parse(pageURL string, body []byte, contentType, forced string) (*Document, error) {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse page url %q: %w", pageURL, err)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	d, err := detect(body, contentType, forced)
+	if err != nil {
+		return nil, fmt.Errorf("detect encoding of %s: %w", pageURL, err)
+	}
+	root, err := parseHTML(d.text)
+	if err != nil {
+		return nil, fmt.Errorf("parse html of %s: %w", pageURL, err)
+	}
+	doc := &Document{URL: u, Base: u, Encoding: d.name, Root: root, enc: d.enc}
+	if href, ok := baseHref(root); ok {
+		if b, ok := doc.resolve(u, href); ok {
+			doc.Base = b
+		}
+	}
+	return doc, nil
+}
+
+// baseHref finds the href of the first <base href> in tree order.
+func baseHref(n *html.Node) (string, bool) {
+	if n.Type == html.ElementNode && n.DataAtom == atom.Base && n.Namespace == "" {
+		if v, ok := attr(n, "href"); ok {
+			return v, true
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if v, ok := baseHref(c); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// attr returns the value of n's attribute key.
+func attr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// Title returns the text of the page's <title>, whitespace collapsed and
+// trimmed; "" if there is none.
+func (d *Document) Title() string {
+	t := findTitle(d.Root)
+	if t == nil {
+		return ""
+	}
+	return collapse(textContent(t))
+}
+
+func findTitle(n *html.Node) *html.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Type == html.ElementNode && n.DataAtom == atom.Title && n.Namespace == "" {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if t := findTitle(c); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// textContent concatenates the text nodes under n.
+func textContent(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
+}
+
+// collapse trims s and turns every run of white space (Unicode's, so
+// no-break and ideographic spaces too) into one space; the result is valid
+// UTF-8.
+func collapse(s string) string {
+	return strings.ToValidUTF8(strings.Join(strings.Fields(s), " "), "\uFFFD")
+}
+
+// Resolve turns a reference found in the page (an href or src value, entities
+// already decoded by the HTML parser) into an absolute URL against Base. It
+// returns false for "", "#..." and for anything that is not http or https
+// once resolved (javascript:, mailto:, data:, tel:, ...), and for what does
+// not parse as a URL. Surrounding white space and tabs and newlines inside
+// are dropped, as is the fragment. As in browsers, backslashes before the
+// query are slashes, a '%' not followed by two hex digits stands for itself,
+// non-ASCII in the path is percent-encoded as UTF-8 and non-ASCII in the
+// query is percent-encoded in the page's encoding.
+func (d *Document) Resolve(ref string) (string, bool) {
+	base := d.Base
+	if base == nil {
+		base = d.URL
+	}
+	u, ok := d.resolve(base, ref)
+	if !ok {
+		return "", false
+	}
+	return u.String(), true
+}
+
+func (d *Document) resolve(base *url.URL, ref string) (*url.URL, bool) {
+	ref = cleanRef(ref)
+	if ref == "" || ref[0] == '#' {
+		return nil, false
+	}
+	if s, ok := scheme(ref); ok && s != "http" && s != "https" {
+		return nil, false
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return nil, false
+	}
+	u := r
+	if base != nil {
+		u = base.ResolveReference(r)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return nil, false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	u.RawQuery = encodeQuery(u.RawQuery, d.queryEncoding())
+	return u, true
+}
+
+// cleanRef does what the URL Standard's parser does before Go's sees the
+// string: strip surrounding spaces and controls, drop tabs and newlines,
+// read '\' as '/' before the query, keep a stray '%' literal.
+func cleanRef(ref string) string {
+	ref = strings.TrimFunc(ref, func(r rune) bool { return r <= ' ' || unicode.IsSpace(r) })
+	if strings.ContainsAny(ref, "\t\n\r") {
+		ref = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(ref)
+	}
+	end := strings.IndexAny(ref, "?#")
+	if end < 0 {
+		end = len(ref)
+	}
+	head, tail := ref[:end], ref[end:]
+	if strings.Contains(head, `\`) {
+		head = strings.ReplaceAll(head, `\`, "/")
+	}
+	head = fixPercent(head)
+	if i := strings.IndexByte(tail, '#'); i >= 0 {
+		tail = tail[:i] // the fragment is dropped anyway; Go would reject a bad '%' in it
+	}
+	return head + tail
+}
+
+// fixPercent writes a '%' that does not start an escape as "%25".
+func fixPercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			b.WriteString("%25")
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
+}
+
+// scheme returns the lower-cased scheme of an absolute reference.
+func scheme(ref string) (string, bool) {
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		switch {
+		case isLetter(c):
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return strings.ToLower(ref[:i]), true
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// queryEncoding is the encoding for non-ASCII in query strings: the page's,
+// except that UTF-16 pages use UTF-8 (URL Standard).
+func (d *Document) queryEncoding() encoding.Encoding {
+	if d.Encoding == "" || d.Encoding == nameUTF8 || strings.HasPrefix(d.Encoding, "utf-16") {
+		return nil
+	}
+	if d.enc != nil {
+		return d.enc
+	}
+	enc, _, err := LookupEncoding(d.Encoding)
+	if err != nil {
+		return nil
+	}
+	return enc
+}
+
+// encodeQuery percent-encodes the bytes of the URL Standard's special-query
+// percent-encode set (controls, space, double quote, apostrophe, '<', '>',
+// non-ASCII), writing non-ASCII in enc (nil: UTF-8); characters enc cannot
+// represent become "&#N;" first, as in browsers.
+func encodeQuery(q string, enc encoding.Encoding) string {
+	need := false
+	for i := 0; i < len(q); i++ {
+		if queryEscape(q[i]) {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return q
+	}
+	raw := q
+	if enc != nil {
+		if s, err := encoding.HTMLEscapeUnsupported(enc.NewEncoder()).String(q); err == nil {
+			raw = s
+		}
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if queryEscape(c) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func queryEscape(c byte) bool {
+	return c <= ' ' || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\'' || c == '#'
+}

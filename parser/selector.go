@@ -1,0 +1,302 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
+	"github.com/antchfx/htmlquery"
+	"github.com/antchfx/xpath"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// Selector is a compiled --links, --images, --next or --title expression.
+// It is safe for concurrent use.
+type Selector struct {
+	expr string
+
+	// CSS
+	css  cascadia.Selector
+	attr string // from a final "@attr"; "" for the element's href/src
+
+	// XPath: a compiled *xpath.Expr keeps evaluation state, so each
+	// goroutine takes its own from the pool.
+	xpath *sync.Pool
+}
+
+// cssAttr matches a final "@attr" of a CSS expression.
+var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
+
+// Compile compiles a selector expression: XPath 1.0 unless expr starts with
+// "css:". "css:SEL" takes the href (a, area, link, base), src (img, video,
+// audio, source, iframe, frame, embed, script, track, input) or data
+// (object) of the matching elements (other elements: href, else src) or,
+// with a final "@attr" ("css:img.lazy@data-src"), that attribute. An XPath
+// selecting attributes ("//img/@src") yields their values; one selecting
+// elements yields href/src like CSS; one selecting text yields the text; one
+// computing a string, number or boolean ("string(//h1)") yields that value.
+// An invalid expression is an error naming it.
+func Compile(expr string) (*Selector, error) {
+	src := strings.TrimSpace(expr)
+	if src == "" {
+		return nil, errors.New("compile selector: empty expression")
+	}
+	s := &Selector{expr: expr}
+	if rest, ok := strings.CutPrefix(src, "css:"); ok {
+		sel := strings.TrimSpace(rest)
+		if m := cssAttr.FindStringSubmatchIndex(sel); m != nil {
+			s.attr = strings.ToLower(sel[m[2]:m[3]])
+			sel = strings.TrimSpace(sel[:m[0]])
+		}
+		if sel == "" {
+			return nil, fmt.Errorf("compile selector %q: empty css selector", expr)
+		}
+		css, err := cascadia.Compile(sel)
+		if err != nil {
+			return nil, fmt.Errorf("compile selector %q: %w", expr, err)
+		}
+		s.css = css
+		return s, nil
+	}
+	first, err := xpath.Compile(src)
+	if err != nil {
+		return nil, fmt.Errorf("compile selector %q: %w", expr, err)
+	}
+	s.xpath = &sync.Pool{New: func() any {
+		e, err := xpath.Compile(src)
+		if err != nil {
+			return nil // cannot happen: src compiled once already
+		}
+		return e
+	}}
+	s.xpath.Put(first)
+	return s, nil
+}
+
+// String returns the expression as it was given to Compile.
+func (s *Selector) String() string { return s.expr }
+
+// Extract returns the values the selector picks from doc, in document order,
+// trimmed; empty values and elements without the wanted attribute are left
+// out.
+func (s *Selector) Extract(doc *Document) []string {
+	return s.values(doc, false, -1)
+}
+
+// URLs is Extract, each value resolved with doc.Resolve, invalid ones
+// dropped and duplicates removed (the first occurrence keeps its place).
+func (s *Selector) URLs(doc *Document) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, v := range s.Extract(doc) {
+		u, ok := doc.Resolve(v)
+		if !ok || seen[u] {
+			continue
+		}
+		seen[u] = true
+		out = append(out, u)
+	}
+	return out
+}
+
+// Text returns the text of the first match with any (for --title): an
+// element's text content, an attribute's value, a text node's text, or the
+// string an XPath computes, white space collapsed and trimmed. A CSS
+// expression with "@attr" gives that attribute. "" if nothing matches.
+func (s *Selector) Text(doc *Document) string {
+	v := s.values(doc, true, 1)
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// values runs the selector; text picks text content for elements instead of
+// their link attribute; limit < 0 means all.
+func (s *Selector) values(doc *Document, text bool, limit int) []string {
+	if doc == nil || doc.Root == nil {
+		return nil
+	}
+	if s.css != nil {
+		return s.cssValues(doc, text, limit)
+	}
+	return s.xpathValues(doc, text, limit)
+}
+
+func (s *Selector) cssValues(doc *Document, text bool, limit int) []string {
+	var out []string
+	for _, n := range goquery.NewDocumentFromNode(doc.Root).FindMatcher(s.css).Nodes {
+		var v string
+		switch {
+		case s.attr != "":
+			v, _ = attr(n, s.attr)
+		case text:
+			v = textContent(n)
+		default:
+			v, _ = linkAttr(n)
+		}
+		if v = clean(v, text); v != "" {
+			out = append(out, v)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// hit is one XPath result with its place in the document.
+type hit struct {
+	node *html.Node
+	attr int // index of the attribute, -1 for the node itself
+	val  string
+}
+
+func (s *Selector) xpathValues(doc *Document, text bool, limit int) (out []string) {
+	e, _ := s.xpath.Get().(*xpath.Expr)
+	if e == nil {
+		return nil
+	}
+	defer func() {
+		// A runtime failure of the XPath engine on some page is no match,
+		// not a crashed stage; the expression is not reused.
+		if recover() != nil {
+			out = nil
+			return
+		}
+		s.xpath.Put(e)
+	}()
+	switch r := e.Evaluate(htmlquery.CreateXPathNavigator(doc.Root)).(type) {
+	case *xpath.NodeIterator:
+		var hits []hit
+		for r.MoveNext() {
+			nav, ok := r.Current().(*htmlquery.NodeNavigator)
+			if !ok {
+				continue
+			}
+			n := nav.Current()
+			h := hit{node: n, attr: -1}
+			switch nav.NodeType() {
+			case xpath.AttributeNode:
+				h.val = nav.Value()
+				h.attr = attrIndex(n, nav.LocalName())
+			case xpath.ElementNode:
+				if text {
+					h.val = textContent(n)
+				} else {
+					h.val, _ = linkAttr(n)
+				}
+			case xpath.TextNode:
+				h.val = n.Data
+			case xpath.RootNode:
+				if text {
+					h.val = textContent(n)
+				}
+			default:
+				continue
+			}
+			hits = append(hits, h)
+		}
+		inDocumentOrder(doc.Root, hits)
+		for _, h := range hits {
+			if v := clean(h.val, text); v != "" {
+				out = append(out, v)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+	case string:
+		if v := clean(r, text); v != "" {
+			out = append(out, v)
+		}
+	case float64:
+		if !math.IsNaN(r) {
+			out = append(out, strconv.FormatFloat(r, 'f', -1, 64))
+		}
+	case bool:
+		out = append(out, strconv.FormatBool(r))
+	}
+	return out
+}
+
+func clean(v string, text bool) string {
+	if text {
+		return collapse(v)
+	}
+	return strings.TrimSpace(v)
+}
+
+func attrIndex(n *html.Node, key string) int {
+	for i, a := range n.Attr {
+		if a.Key == key {
+			return i
+		}
+	}
+	return len(n.Attr)
+}
+
+// inDocumentOrder sorts hits into document order unless they already are in
+// it (the XPath engine does not promise that for unions).
+func inDocumentOrder(root *html.Node, hits []hit) {
+	if len(hits) < 2 {
+		return
+	}
+	pos := make(map[*html.Node]int)
+	i := 0
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		pos[n] = i
+		i++
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	less := func(a, b hit) bool {
+		if pa, pb := pos[a.node], pos[b.node]; pa != pb {
+			return pa < pb
+		}
+		return a.attr < b.attr
+	}
+	sorted := true
+	for k := 1; k < len(hits); k++ {
+		if less(hits[k], hits[k-1]) {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		sort.SliceStable(hits, func(a, b int) bool { return less(hits[a], hits[b]) })
+	}
+}
+
+// linkAttr is the value an element stands for as a link: href of a, area,
+// link and base; src of media, frames and scripts; data of object; for other
+// elements href, else src.
+func linkAttr(n *html.Node) (string, bool) {
+	if n.Type != html.ElementNode {
+		return "", false
+	}
+	switch n.DataAtom {
+	case atom.A, atom.Area, atom.Link, atom.Base:
+		return attr(n, "href")
+	case atom.Img, atom.Video, atom.Audio, atom.Source, atom.Iframe, atom.Frame,
+		atom.Embed, atom.Script, atom.Track, atom.Input:
+		return attr(n, "src")
+	case atom.Object:
+		return attr(n, "data")
+	}
+	if v, ok := attr(n, "href"); ok {
+		return v, true
+	}
+	return attr(n, "src")
+}

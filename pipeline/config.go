@@ -1,0 +1,376 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"crawl/parser"
+)
+
+// Mode says which job a run does.
+type Mode string
+
+const (
+	// ModeCrawl walks listing pages, detail pages and downloads their images.
+	ModeCrawl Mode = "crawl"
+	// ModeGet downloads the URLs it is given.
+	ModeGet Mode = "get"
+)
+
+// Config is everything a run and its stage processes need. The supervisor
+// writes it to OUT/.crawl/config.json; each stage process reads it back.
+type Config struct {
+	Mode Mode   `json:"mode"`
+	Out  string `json:"out"` // absolute path of the output folder
+
+	// Site crawl.
+	Pages      Pages    `json:"pages"`
+	ListURL    string   `json:"list_url"`
+	FirstURL   string   `json:"first_url,omitempty"`
+	Links      string   `json:"links,omitempty"`
+	Images     string   `json:"images,omitempty"`
+	StripQuery bool     `json:"strip_query,omitempty"`
+	Rewrites   []string `json:"rewrites,omitempty"`
+	Encoding   string   `json:"encoding,omitempty"`
+
+	// Batch download: URLs given on the command line and list files ("-" is stdin).
+	URLs  []string `json:"-"`
+	Lists []string `json:"-"`
+
+	// Shared.
+	Name         string        `json:"name"`
+	Workers      int           `json:"workers"`
+	PerHost      int           `json:"per_host"`
+	Delay        time.Duration `json:"delay"`
+	Retries      int           `json:"retries"`
+	RetryWait    time.Duration `json:"retry_wait"`
+	Timeout      time.Duration `json:"timeout"`
+	MaxSize      int64         `json:"max_size"` // 0: no limit
+	UserAgent    string        `json:"user_agent,omitempty"`
+	Headers      []string      `json:"headers,omitempty"`
+	Cookie       string        `json:"cookie,omitempty"`
+	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
+	Overwrite    bool          `json:"overwrite,omitempty"`
+	Verbose      bool          `json:"verbose,omitempty"`
+}
+
+// UsageError is a problem with what the user asked for: exit code 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks the configuration and compiles every selector, rule and
+// template once, so that a bad one is a usage error before anything is
+// written.
+func (c *Config) Validate() error {
+	if c.Out == "" {
+		return usagef("--out must not be empty")
+	}
+	if c.Workers < 1 {
+		return usagef("--workers must be at least 1, not %d", c.Workers)
+	}
+	if c.PerHost < 1 {
+		return usagef("--per-host must be at least 1, not %d", c.PerHost)
+	}
+	if c.Retries < 0 {
+		return usagef("--retries must not be negative")
+	}
+	if c.Delay < 0 || c.Timeout < 0 || c.RetryWait < 0 {
+		return usagef("durations must not be negative")
+	}
+	if c.MaxSize < 0 {
+		return usagef("--max-size must not be negative")
+	}
+	if c.Name == "" {
+		c.Name = "{name}{ext}"
+	}
+	if err := checkTemplate(c.Name, c.Mode); err != nil {
+		return err
+	}
+	for _, h := range c.Headers {
+		if name, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
+			return usagef("--header %q: want 'Name: value'", h)
+		}
+	}
+	if c.Mode == ModeGet {
+		return nil
+	}
+	if c.ListURL == "" {
+		return usagef("--list-url is required (flag or profile)")
+	}
+	if err := checkHTTPURL("--list-url", strings.ReplaceAll(c.ListURL, "{page}", "1")); err != nil {
+		return err
+	}
+	if c.FirstURL != "" {
+		if err := checkHTTPURL("--first-url", c.FirstURL); err != nil {
+			return err
+		}
+	}
+	if len(c.Pages.Ranges) == 0 {
+		return usagef("--pages is required (flag or profile)")
+	}
+	if !strings.Contains(c.ListURL, "{page}") && c.Pages.Count() != 1 && !(c.Pages.Count() == 2 && c.FirstURL != "") {
+		return usagef("--list-url %q has no {page} field but --pages names several pages", c.ListURL)
+	}
+	if c.Images == "" {
+		return usagef("--images is required (flag or profile)")
+	}
+	if _, err := c.compile(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkHTTPURL(flag, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("%s %q is not an http(s) URL", flag, raw)
+	}
+	return nil
+}
+
+// templateFields are the fields a --name template may use.
+var templateFields = map[string]bool{"name": true, "ext": true, "host": true, "page": true, "n": true, "title": true}
+
+func checkTemplate(tmpl string, mode Mode) error {
+	rest := tmpl
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return usagef("--name %q: unclosed {", tmpl)
+		}
+		field := rest[i+1 : i+j]
+		if !templateFields[field] {
+			names := make([]string, 0, len(templateFields))
+			for f := range templateFields {
+				names = append(names, "{"+f+"}")
+			}
+			sort.Strings(names)
+			return usagef("--name %q: unknown field {%s} (known: %s)", tmpl, field, strings.Join(names, " "))
+		}
+		rest = rest[i+j+1:]
+	}
+}
+
+// compiled holds the parsed selectors and rules of a site crawl.
+type compiled struct {
+	links, images *parser.Selector
+	rewrites      []*parser.Rewrite
+}
+
+func (c *Config) compile() (*compiled, error) {
+	var out compiled
+	var err error
+	if c.Links != "" {
+		if out.links, err = parser.Compile(c.Links); err != nil {
+			return nil, usagef("--links: %v", err)
+		}
+	}
+	if c.Images != "" {
+		if out.images, err = parser.Compile(c.Images); err != nil {
+			return nil, usagef("--images: %v", err)
+		}
+	}
+	for _, r := range c.Rewrites {
+		rw, err := parser.CompileRewrite(r)
+		if err != nil {
+			return nil, usagef("--rewrite: %v", err)
+		}
+		out.rewrites = append(out.rewrites, rw)
+	}
+	if c.Encoding != "" {
+		if _, _, err := parser.LookupEncoding(c.Encoding); err != nil {
+			return nil, usagef("--encoding: %v", err)
+		}
+	}
+	return &out, nil
+}
+
+// imageURL applies --strip-query and the --rewrite rules to one image URL.
+func (c *Config) imageURL(cp *compiled, u string) string {
+	if c.StripQuery {
+		u = parser.StripQuery(u)
+	}
+	for _, r := range cp.rewrites {
+		u = r.Apply(u)
+	}
+	return u
+}
+
+// PageURL is the URL of listing page n.
+func (c *Config) PageURL(n int) string {
+	if n == 1 && c.FirstURL != "" {
+		return c.FirstURL
+	}
+	return strings.ReplaceAll(c.ListURL, "{page}", strconv.Itoa(n))
+}
+
+// Fingerprint identifies what a run asks for, so a different command into
+// the same folder starts afresh instead of resuming another crawl's queues.
+func (c *Config) Fingerprint() string {
+	b, _ := json.Marshal(struct {
+		Mode                              Mode
+		Pages                             Pages
+		ListURL, FirstURL, Links, Images  string
+		StripQuery                        bool
+		Rewrites                          []string
+		Encoding, Name                    string
+	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name})
+	return string(b)
+}
+
+func (c *Config) stateDir() string { return filepath.Join(c.Out, ".crawl") }
+
+func (c *Config) save() error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	path := filepath.Join(c.stateDir(), "config.json")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+func loadConfig(stateDir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(stateDir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	return &c, nil
+}
+
+// Pages is a set of listing page numbers: closed ranges, and possibly one
+// open-ended range walked until a page is missing or yields nothing.
+type Pages struct {
+	Ranges [][2]int `json:"ranges"` // inclusive; an open-ended range has hi == 0
+}
+
+// ParsePages reads a --pages spec: "5", "1-5", "1,3,7-9" or "3-".
+func ParsePages(spec string) (Pages, error) {
+	var p Pages
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return p, usagef("--pages: empty spec")
+	}
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil || a < 1 {
+			return Pages{}, usagef("--pages %q: %q is not a page number of 1 or more", spec, part)
+		}
+		b := a
+		if isRange {
+			hi = strings.TrimSpace(hi)
+			if hi == "" {
+				b = 0
+			} else if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return Pages{}, usagef("--pages %q: bad range %q", spec, part)
+			}
+		}
+		p.Ranges = append(p.Ranges, [2]int{a, b})
+	}
+	open := 0
+	for _, r := range p.Ranges {
+		if r[1] == 0 {
+			open++
+		}
+	}
+	if open > 1 {
+		return Pages{}, usagef("--pages %q: only one open-ended range is allowed", spec)
+	}
+	return p, nil
+}
+
+// Count is the number of pages named, counting an open-ended range as one.
+func (p Pages) Count() int {
+	n := 0
+	for _, r := range p.Ranges {
+		if r[1] == 0 {
+			n++
+		} else {
+			n += r[1] - r[0] + 1
+		}
+	}
+	return n
+}
+
+// seeds returns the pages to start with, and for each whether it opens an
+// open-ended walk (its successor is queued once it yields links).
+func (p Pages) seeds() []pageSeed {
+	seen := map[int]bool{}
+	var out []pageSeed
+	for _, r := range p.Ranges {
+		if r[1] == 0 {
+			if !seen[r[0]] {
+				seen[r[0]] = true
+				out = append(out, pageSeed{page: r[0], open: true})
+			}
+			continue
+		}
+		for n := r[0]; n <= r[1]; n++ {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, pageSeed{page: n})
+			}
+		}
+	}
+	return out
+}
+
+type pageSeed struct {
+	page int
+	open bool
+}
+
+// ParseSize reads a size such as 50MB, 1.5GiB, 800k or 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := t[:i], strings.TrimSpace(t[i:])
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+		"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
+	}[unit]
+	if mult == 0 {
+		return 0, errors.New("bad size unit in " + strconv.Quote(s) + " (use B, KB, MB, GB)")
+	}
+	return int64(f * mult), nil
+}

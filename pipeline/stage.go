@@ -1,0 +1,293 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"crawl/fetcher"
+	"crawl/parser"
+	"crawl/store"
+)
+
+// StageCommand is the hidden subcommand by which the supervisor re-executes
+// its own binary as a stage process: BINARY StageCommand STAGE STATEDIR.
+const StageCommand = "__stage"
+
+const (
+	leaseTTL       = 60 * time.Second
+	heartbeatEvery = 15 * time.Second
+	pageLimit      = 32 << 20 // cap on an HTML page held in memory
+)
+
+// stage is what one stage process holds.
+type stage struct {
+	cfg    *Config
+	cp     *compiled
+	db     *store.DB
+	dir    *store.Dir
+	client *fetcher.Client
+	ev     *emitter
+	log    io.Writer
+	owner  string
+}
+
+// RunStage runs one stage (list, parse or download) of the crawl whose state
+// is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr.
+func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(stateDir)
+	if err != nil {
+		return err
+	}
+	cp, err := cfg.compile()
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, filepath.Join(stateDir, "state.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	s := &stage{
+		cfg:    cfg,
+		cp:     cp,
+		db:     db,
+		dir:    store.NewDir(cfg.Out, db),
+		client: client,
+		ev:     newEmitter(stdout),
+		log:    stderr,
+		owner:  fmt.Sprintf("%s-%d", name, os.Getpid()),
+	}
+	go s.heartbeat(ctx)
+	s.ev.emit(Event{Kind: EvStarted, Info: s.owner})
+	switch name {
+	case QueueList:
+		return s.pool(ctx, QueueList, min(cfg.Workers, 4), s.listPage)
+	case QueueParse:
+		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage)
+	case QueueDownload:
+		return s.pool(ctx, QueueDownload, cfg.Workers, s.download)
+	}
+	return fmt.Errorf("unknown stage %q", name)
+}
+
+func newClient(cfg *Config, lockDir string) (*fetcher.Client, error) {
+	h := http.Header{}
+	for _, line := range cfg.Headers {
+		name, value, _ := strings.Cut(line, ":")
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if lockDir != "" {
+		if err := os.MkdirAll(lockDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create lock folder: %w", err)
+		}
+	}
+	return fetcher.New(fetcher.Config{
+		UserAgent:    cfg.UserAgent,
+		Header:       h,
+		Cookie:       cfg.Cookie,
+		Timeout:      cfg.Timeout,
+		Retries:      cfg.Retries,
+		RetryWait:    cfg.RetryWait,
+		PerHost:      cfg.PerHost,
+		Delay:        cfg.Delay,
+		LockDir:      lockDir,
+		IgnoreRobots: cfg.IgnoreRobots,
+		MaxConns:     cfg.Workers,
+	})
+}
+
+func (s *stage) heartbeat(ctx context.Context) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.db.Extend(ctx, s.owner, leaseTTL); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(s.log, "crawl: %s: extend leases: %v\n", s.owner, err)
+			}
+		}
+	}
+}
+
+// pool leases tasks of queue and runs handle on each, at most n at once,
+// until ctx is cancelled. A handler that returns without acknowledging its
+// task (because ctx was cancelled) leaves it leased: the next run, or the
+// supervisor after this process dies, gives it back.
+func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task)) error {
+	slots := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		slots <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	idle := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-slots:
+		}
+		k := 1
+	more:
+		for k < n {
+			select {
+			case <-slots:
+				k++
+			default:
+				break more
+			}
+		}
+		tasks, err := s.db.Lease(ctx, queue, k, s.owner, leaseTTL)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
+		}
+		for i := len(tasks); i < k; i++ {
+			slots <- struct{}{}
+		}
+		if len(tasks) == 0 {
+			idle = min(max(2*idle, 5*time.Millisecond), 100*time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(idle):
+			}
+			continue
+		}
+		idle = 0
+		for _, t := range tasks {
+			wg.Add(1)
+			go func(t store.Task) {
+				defer wg.Done()
+				defer func() { slots <- struct{}{} }()
+				handle(ctx, t)
+			}(t)
+		}
+	}
+}
+
+// settle records the outcome of a task. Once the work is done its record
+// must be stored even if a stop was asked for meanwhile.
+func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+func (s *stage) ack(ctx context.Context, t store.Task, next ...store.Task) {
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	if err := s.db.Ack(c, t.ID, next...); err != nil {
+		fmt.Fprintf(s.log, "crawl: %s: ack task %d: %v\n", s.owner, t.ID, err)
+	}
+}
+
+func (s *stage) fail(ctx context.Context, t store.Task, url, source string, reason error) {
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	msg := reason.Error()
+	if err := s.db.Fail(c, t.ID, url, msg, source); err != nil {
+		fmt.Fprintf(s.log, "crawl: %s: record failure of %s: %v\n", s.owner, url, err)
+		return
+	}
+	s.ev.emit(Event{Kind: EvFail, URL: url, Reason: msg})
+}
+
+// readPage fetches and parses one HTML page.
+func (s *stage) readPage(ctx context.Context, rawURL string) (*parser.Document, error) {
+	page, err := s.client.GetPage(ctx, rawURL, pageLimit)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", rawURL, err)
+	}
+	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
+	if s.cfg.Verbose {
+		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())
+	}
+	return doc, nil
+}
+
+// images turns the image selector's matches on doc into download tasks.
+func (s *stage) images(doc *parser.Document, source string, page int) []store.Task {
+	title := doc.Title()
+	var out []store.Task
+	seen := map[string]bool{}
+	for _, u := range s.cp.images.URLs(doc) {
+		u = s.cfg.imageURL(s.cp, u)
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: len(out) + 1, Title: title, Checked: true}))
+	}
+	return out
+}
+
+// listPage reads one listing page: its detail links go to the parse queue
+// (or, without --links, its images to the download queue).
+func (s *stage) listPage(ctx context.Context, t store.Task) {
+	pt, err := decodeTask[PageTask](t)
+	if err != nil {
+		s.fail(ctx, t, "", "", err)
+		return
+	}
+	doc, err := s.readPage(ctx, pt.URL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		var se *fetcher.StatusError
+		if pt.Open && errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone) {
+			s.ack(ctx, t) // the end of an open-ended walk
+			return
+		}
+		s.fail(ctx, t, pt.URL, "", fmt.Errorf("listing page %d: %w", pt.Page, err))
+		return
+	}
+	var next []store.Task
+	if s.cp.links != nil {
+		for _, link := range s.cp.links.URLs(doc) {
+			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
+		}
+	} else {
+		next = s.images(doc, pt.URL, pt.Page)
+	}
+	if pt.Open && len(next) > 0 {
+		n := pt.Page + 1
+		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true}))
+	}
+	s.ack(ctx, t, next...)
+}
+
+// detailPage reads one detail page and queues its images.
+func (s *stage) detailPage(ctx context.Context, t store.Task) {
+	pt, err := decodeTask[PageTask](t)
+	if err != nil {
+		s.fail(ctx, t, "", "", err)
+		return
+	}
+	doc, err := s.readPage(ctx, pt.URL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		s.fail(ctx, t, pt.URL, "", fmt.Errorf("detail page: %w", err))
+		return
+	}
+	s.ack(ctx, t, s.images(doc, pt.URL, pt.Page)...)
+}

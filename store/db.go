@@ -1,0 +1,312 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// schemaVersion is stored in PRAGMA user_version. A database written by a
+// newer version of the schema is refused rather than misread.
+const schemaVersion = 1
+
+// busyTimeout is how long (ms) a connection waits for another process's
+// write lock before it gives up with SQLITE_BUSY.
+const busyTimeout = 10000
+
+// Task states, stored in tasks.state.
+const (
+	stateReady  = 0
+	stateLeased = 1
+	stateDone   = 2
+	stateFailed = 3
+)
+
+// The schema. tasks.not_before means "not handed out before": for a ready
+// task the time it becomes due, for a leased one the time its lease runs out
+// (after which it may be leased again). Times are Unix nanoseconds.
+//
+// tasks_due serves Lease (queue, state, not_before) and Counts (covering);
+// tasks_key is the seen set; tasks_owner only indexes leased rows, so it
+// stays as small as the number of tasks in flight.
+//
+// names maps a URL to its reserved path; taken holds every name a
+// reservation occupies (case-folded): the file itself, its .part and
+// .part.meta (leaf=1), and its parent folders (leaf=0). name_hints remembers
+// the last -N suffix handed out for a name, so that thousands of URLs wanting
+// the same name do not probe -2, -3, ... from the start each time.
+const schema = `
+CREATE TABLE IF NOT EXISTS tasks (
+	id         INTEGER PRIMARY KEY,
+	queue      TEXT    NOT NULL,
+	key        TEXT    NOT NULL,
+	data       BLOB,
+	state      INTEGER NOT NULL DEFAULT 0,
+	not_before INTEGER NOT NULL DEFAULT 0,
+	owner      TEXT    NOT NULL DEFAULT '',
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	url        TEXT    NOT NULL DEFAULT '',
+	reason     TEXT    NOT NULL DEFAULT '',
+	source     TEXT    NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(queue, key);
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks(queue, state, not_before);
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(owner) WHERE state = 1;
+
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS files (
+	seq          INTEGER PRIMARY KEY,
+	url          TEXT    NOT NULL UNIQUE,
+	path         TEXT    NOT NULL,
+	bytes        INTEGER NOT NULL,
+	sha256       TEXT    NOT NULL,
+	content_type TEXT    NOT NULL,
+	source       TEXT    NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS names (
+	url  TEXT PRIMARY KEY,
+	path TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS taken (
+	fold TEXT PRIMARY KEY,
+	leaf INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS name_hints (
+	fold TEXT PRIMARY KEY,
+	n    INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// SQL run through prepared statements. The writer's statements run inside
+// BEGIN IMMEDIATE transactions on the single writer connection.
+const (
+	sqlPut = `INSERT INTO tasks(queue, key, data, not_before) VALUES (?, ?, ?, ?)
+		ON CONFLICT(queue, key) DO NOTHING`
+
+	// Expired leases first (their work was lost once already), then ready
+	// tasks in the order they became due. Each branch is one index range scan
+	// on tasks_due; the write lock taken by BEGIN IMMEDIATE makes the select
+	// and the update one atomic step, so no task goes to two owners.
+	sqlLease = `UPDATE tasks SET state = 1, owner = ?, not_before = ?
+		WHERE id IN (
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 1 AND not_before <= ? LIMIT ?)
+			UNION ALL
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ?)
+			LIMIT ?)
+		RETURNING id, key, data, attempts`
+
+	sqlAck        = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id = ?`
+	sqlRetry      = `UPDATE tasks SET state = 0, not_before = ?, attempts = attempts + 1, owner = '' WHERE id = ? AND state = 1`
+	sqlFail       = `UPDATE tasks SET state = 3, data = NULL, owner = '', url = ?, reason = ?, source = ? WHERE id = ? AND state <> 2`
+	sqlTaskState  = `SELECT state FROM tasks WHERE id = ?`
+	sqlExtend     = `UPDATE tasks SET not_before = ? WHERE owner = ? AND state = 1`
+	sqlRelease    = `UPDATE tasks SET state = 0, not_before = ?, owner = '' WHERE owner = ? AND state = 1`
+	sqlReleaseAll = `UPDATE tasks SET state = 0, not_before = ?, owner = '' WHERE state = 1`
+	sqlRestart    = `DELETE FROM tasks WHERE queue = ? AND state >= 2`
+	sqlRestartAll = `DELETE FROM tasks WHERE state >= 2`
+	sqlSetMeta    = `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`
+	sqlRecordFile = `INSERT INTO files(url, path, bytes, sha256, content_type, source) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
+			content_type = excluded.content_type, source = excluded.source`
+
+	sqlNameByURL  = `SELECT path FROM names WHERE url = ?`
+	sqlLeafTaken  = `SELECT count(*) FROM taken WHERE fold IN (?, ?, ?)`
+	sqlTakenLeaf  = `SELECT leaf FROM taken WHERE fold = ?`
+	sqlAddName    = `INSERT INTO names(url, path) VALUES (?, ?)`
+	sqlAddTaken   = `INSERT INTO taken(fold, leaf) VALUES (?, ?) ON CONFLICT(fold) DO NOTHING`
+	sqlGetHint    = `SELECT n FROM name_hints WHERE fold = ?`
+	sqlSetHint    = `INSERT INTO name_hints(fold, n) VALUES (?, ?) ON CONFLICT(fold) DO UPDATE SET n = excluded.n`
+	sqlCounts     = `SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`
+	sqlFailures   = `SELECT queue, url, reason, source FROM tasks WHERE state = 3 ORDER BY id`
+	sqlMeta       = `SELECT value FROM meta WHERE key = ?`
+	sqlFileByURL  = `SELECT url, path, bytes, sha256, content_type, source FROM files WHERE url = ?`
+	sqlFiles      = `SELECT url, path, bytes, sha256, content_type, source FROM files ORDER BY seq`
+	sqlUserVerGet = `PRAGMA user_version`
+)
+
+// DB is the durable state of one crawl: queues, the seen set (a task key once
+// put is never put again in the same run generation), file name reservations
+// and file records. It is SQLite in WAL mode, opened by several processes at
+// once; a *DB is safe for concurrent use by many goroutines.
+type DB struct {
+	path string
+	w    *sql.DB // one connection: every write of this process goes through it
+	r    *sql.DB // a few read-only connections (WAL readers never wait for the writer)
+	ws   map[string]*sql.Stmt
+	rs   map[string]*sql.Stmt
+	now  func() time.Time // the clock; tests move it
+}
+
+// Open opens (creating it, and its folder, if missing) the crawl database at
+// path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{}}
+	fail := func(err error) (*DB, error) {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+
+	db.w, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return fail(err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.migrate(ctx); err != nil {
+		return fail(err)
+	}
+
+	db.r, err = sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return fail(err)
+	}
+	db.r.SetMaxOpenConns(4)
+	db.r.SetMaxIdleConns(4)
+
+	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlRetry, sqlFail, sqlTaskState, sqlExtend,
+		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
+		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint} {
+		st, err := db.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fail(fmt.Errorf("prepare %q: %w", q, err))
+		}
+		db.ws[q] = st
+	}
+	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles} {
+		st, err := db.r.PrepareContext(ctx, q)
+		if err != nil {
+			return fail(fmt.Errorf("prepare %q: %w", q, err))
+		}
+		db.rs[q] = st
+	}
+	return db, nil
+}
+
+// dsn builds the driver name for the database file: a file: URI (so that
+// any character in the path is escaped) with the connection settings.
+func dsn(abs string, readOnly bool) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	if filepath.VolumeName(abs) != "" { // C:/x → file:///C:/x
+		u.Path = "/" + u.Path
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout))
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(0)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return u.String() + "?" + q.Encode()
+}
+
+// migrate creates the schema if it is missing, in one immediate transaction
+// so that processes opening a new database at once do not trip over each
+// other.
+func (db *DB) migrate(ctx context.Context) error {
+	return db.write(ctx, "create schema", func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, sqlUserVerGet).Scan(&v); err != nil {
+			return err
+		}
+		if v > schemaVersion {
+			return fmt.Errorf("schema version %d is newer than this program's %d", v, schemaVersion)
+		}
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return err
+		}
+		if v < schemaVersion {
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+			return err
+		}
+		return nil
+	})
+}
+
+// Close closes the database. Leases held through it stay until they run out
+// or are released.
+func (db *DB) Close() error {
+	var errs []error
+	for _, m := range []map[string]*sql.Stmt{db.ws, db.rs} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close database %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// write runs fn in one immediate (write-locked) transaction on the writer
+// connection and commits it; what names the operation in the error.
+func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// stmt returns the writer statement q bound to tx.
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	return tx.StmtContext(ctx, db.ws[q])
+}
+
+// exec1 runs the single writer statement q on its own, as one transaction
+// and expects it to change a row (ErrNoTask if not). A lone write statement
+// takes the write lock when it starts, together with its read snapshot, so
+// it cannot hit the deferred-transaction upgrade deadlock; it saves
+// BEGIN IMMEDIATE and COMMIT round trips on the hot paths.
+func (db *DB) exec1(ctx context.Context, what, q string, args ...any) error {
+	res, err := db.ws[q].ExecContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNoTask)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// maxNumber bounds the -N search of Reserve (a guard against a loop, not a
+// limit anyone should meet: name_hints makes the search short).
+const maxNumber = 1 << 20
+
+// rootNames are the names at the top of the output folder that belong to
+// crawl itself; Reserve never hands them out (compared case-insensitively).
+var rootNames = map[string]bool{".crawl": true, "manifest.csv": true, "failed.csv": true}
+
+// Dir is the output folder.
+type Dir struct {
+	root string
+	db   *DB
+}
+
+// NewDir returns the output folder at root, whose name reservations and file
+// records live in db. db may be nil for a Dir used only for OpenPart and
+// HashFile.
+func NewDir(root string, db *DB) *Dir {
+	return &Dir{root: filepath.Clean(root), db: db}
+}
+
+// Root returns the folder's path, as given to NewDir (cleaned).
+func (d *Dir) Root() string { return d.root }
+
+// abs returns the OS path of rel (a '/'-separated path under the root),
+// refusing paths that would leave the root.
+func (d *Dir) abs(rel string) (string, error) {
+	p := filepath.FromSlash(rel)
+	if !filepath.IsLocal(p) {
+		return "", fmt.Errorf("path %q is not inside the output folder", rel)
+	}
+	return filepath.Join(d.root, p), nil
+}
+
+// fold is the form under which names are compared: case-insensitive and
+// blind to Unicode normalization (as on Windows and macOS file systems).
+func fold(p string) string {
+	return strings.ToLower(norm.NFC.String(p))
+}
+
+// Reserve returns the path (relative, '/'-separated) where rawURL's file
+// goes. want is a relative path from the --name template (it may contain '/'
+// and may be hostile); SafePath makes it safe. The same URL always gets the
+// same path (persisted, across runs), whatever want is the second time. Two
+// different URLs never share one: a name that is taken gets -2, -3, ...
+// before the extension. A name is taken when another URL reserved it (or its
+// .part, or uses it as a folder), compared case-insensitively; when something
+// not ours is on disk there (the file or its .part); or when it is one of
+// crawl's own names at the top of the folder (.crawl, manifest.csv,
+// failed.csv). A folder on the way that is taken by a file gets the number
+// instead.
+func (d *Dir) Reserve(ctx context.Context, rawURL, want string) (string, error) {
+	if d.db == nil {
+		return "", fmt.Errorf("reserve a name for %s: no database", rawURL)
+	}
+	var path string
+	err := d.db.write(ctx, "reserve a name for "+rawURL, func(tx *sql.Tx) error {
+		err := d.db.stmt(ctx, tx, sqlNameByURL).QueryRowContext(ctx, rawURL).Scan(&path)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		segs := strings.Split(SafePath(want), "/")
+		last := len(segs) - 1
+
+		// Folders first: each must be free to be a folder.
+		for i := range last {
+			base := segs[i]
+			for n := 1; ; n++ {
+				if n > 1 {
+					segs[i] = numbered(base, n, false, maxSegment)
+				}
+				free, err := d.dirFree(ctx, tx, segs[:i+1])
+				if err != nil {
+					return err
+				}
+				if free {
+					break
+				}
+				if n >= maxNumber {
+					return fmt.Errorf("no free folder name for %q", strings.Join(segs[:i+1], "/"))
+				}
+			}
+		}
+
+		// Then the file, from the last number handed out for this name on.
+		base := segs[last]
+		hintKey := fold(strings.Join(segs, "/"))
+		for n := 1; ; n++ {
+			if n > 1 {
+				segs[last] = numbered(base, n, true, maxLeaf)
+			}
+			free, err := d.leafFree(ctx, tx, segs)
+			if err != nil {
+				return err
+			}
+			if free {
+				if n > 1 {
+					if _, err := d.db.stmt(ctx, tx, sqlSetHint).ExecContext(ctx, hintKey, n); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			if n >= maxNumber {
+				return fmt.Errorf("no free file name for %q", strings.Join(segs, "/"))
+			}
+			if n == 1 {
+				var hint int
+				err := d.db.stmt(ctx, tx, sqlGetHint).QueryRowContext(ctx, hintKey).Scan(&hint)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				n = max(n, hint) // the loop's n++ moves on to hint+1 (and at least 2)
+			}
+		}
+
+		path = strings.Join(segs, "/")
+		if _, err := d.db.stmt(ctx, tx, sqlAddName).ExecContext(ctx, rawURL, path); err != nil {
+			return err
+		}
+		add := d.db.stmt(ctx, tx, sqlAddTaken)
+		f := fold(path)
+		for _, s := range []string{f, f + partSuffix, f + partSuffix + metaSuffix} {
+			if _, err := add.ExecContext(ctx, s, 1); err != nil {
+				return err
+			}
+		}
+		for i := range last {
+			if _, err := add.ExecContext(ctx, fold(strings.Join(segs[:i+1], "/")), 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// dirFree reports whether the folder segs (from the root) can hold the new
+// file: no reservation uses that name for a file, and on disk it is missing
+// or a folder.
+func (d *Dir) dirFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, error) {
+	p := strings.Join(segs, "/")
+	f := fold(p)
+	if len(segs) == 1 && rootNames[f] {
+		return false, nil
+	}
+	var leaf int
+	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, f).Scan(&leaf)
+	switch {
+	case err == nil && leaf == 1:
+		return false, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, err
+	}
+	fi, err := os.Stat(filepath.Join(d.root, filepath.FromSlash(p)))
+	switch {
+	case err == nil:
+		return fi.IsDir(), nil
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	default:
+		return false, err
+	}
+}
+
+// leafFree reports whether the file segs (from the root) is free: neither it
+// nor its .part nor its .part.meta is reserved (as a file or a folder) or on
+// disk.
+func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, error) {
+	p := strings.Join(segs, "/")
+	f := fold(p)
+	if len(segs) == 1 && rootNames[f] {
+		return false, nil
+	}
+	var n int
+	err := d.db.stmt(ctx, tx, sqlLeafTaken).QueryRowContext(ctx, f, f+partSuffix, f+partSuffix+metaSuffix).Scan(&n)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	osPath := filepath.Join(d.root, filepath.FromSlash(p))
+	for _, s := range []string{osPath, osPath + partSuffix, osPath + partSuffix + metaSuffix} {
+		_, err := os.Lstat(s)
+		switch {
+		case err == nil:
+			return false, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// HashFile returns the size and hex SHA-256 of an existing file under the
+// root (to record a file found complete on disk).
+func (d *Dir) HashFile(rel string) (int64, string, error) {
+	p, err := d.abs(rel)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash file: %w", err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash file: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash file %s: %w", p, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package store
+
+import "os"
+
+// lockFile is a no-op where flock does not exist; the queue's leases are
+// then the only guard against two writers of one .part.
+func lockFile(f *os.File) error { return nil }

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// ManifestName is the name of the manifest in the output folder.
+const ManifestName = "manifest.csv"
+
+// manifestHeader is the first row of manifest.csv.
+var manifestHeader = []string{"url", "path", "bytes", "sha256", "content_type", "source"}
+
+// WriteManifest writes ROOT/manifest.csv: a header row
+// url,path,bytes,sha256,content_type,source and one row per recorded file
+// that exists on disk, in record order. It writes a temporary file and
+// renames it into place, so a reader sees the old manifest or the new one,
+// never half of one.
+func (d *Dir) WriteManifest(ctx context.Context) (err error) {
+	if d.db == nil {
+		return errors.New("write manifest: no database")
+	}
+	files, err := d.db.Files(ctx)
+	if err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	if err := os.MkdirAll(d.root, 0o755); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	tmp, err := os.CreateTemp(d.root, ".manifest-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("write manifest %s: %w", filepath.Join(d.root, ManifestName), err)
+		}
+	}()
+
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	w := csv.NewWriter(bw)
+	if err := w.Write(manifestHeader); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := d.abs(f.Path)
+		if err != nil {
+			continue // not a path Reserve gives; never on disk under the root
+		}
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		row := []string{f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source}
+		if err := w.Write(row); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(d.root, ManifestName)); err != nil {
+		return err
+	}
+	return syncDir(d.root)
+}

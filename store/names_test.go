@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+func TestSafePath(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	longCJK := strings.Repeat("图", 100) // 300 bytes, 3 per rune
+	tests := []struct{ in, want string }{
+		{"a.jpg", "a.jpg"},
+		{"dir/sub/a.jpg", "dir/sub/a.jpg"},
+		{"", "file"},
+		{"/", "file"},
+		{".", "file"},
+		{"..", "file"},
+		{"../../etc/passwd", "etc/passwd"},
+		{"/etc/passwd", "etc/passwd"},
+		{"a/../b", "a/b"},
+		{"a//b/./c", "a/b/c"},
+		{`C:\Windows\win.ini`, "C__Windows_win.ini"},
+		{`a\..\b`, `a_.._b`},
+		{"a:b*c?d\"e<f>g|h", "a_b_c_d_e_f_g_h"},
+		{"nul\x00byte\ttab\nnl\x7fdel\u0085c1", "nul_byte_tab_nl_del_c1"},
+		{"bad\xffutf8\xc3", "bad_utf8_"},
+		{"trailing. . ", "trailing"},
+		{"dots.../x", "dots/x"},
+		{"...", "file"},
+		{" lead", " lead"},
+		{"CON", "_CON"},
+		{"con.txt", "_con.txt"},
+		{"Nul.tar.gz", "_Nul.tar.gz"},
+		{"LPT9/COM1.jpg", "_LPT9/_COM1.jpg"},
+		{"com¹", "_com¹"},
+		{"CON .txt", "_CON .txt"},
+		{"console", "console"},
+		{"COM10", "COM10"},
+		{"aux-1.jpg", "aux-1.jpg"},
+		{"图片/标题 第1页.jpg", "图片/标题 第1页.jpg"},
+		{long, strings.Repeat("a", maxLeaf)},
+		{long + ".jpeg", strings.Repeat("a", maxLeaf-5) + ".jpeg"},
+		{long + "/x", strings.Repeat("a", 255) + "/x"},
+		{longCJK + ".jpg", strings.Repeat("图", (maxLeaf-4)/3) + ".jpg"},
+		{"a." + long, "a." + strings.Repeat("a", maxLeaf-2)}, // an "extension" that long is part of the name
+		{strings.Repeat("a", 244) + " " + strings.Repeat("b", 20), strings.Repeat("a", 244)},
+	}
+	for _, tt := range tests {
+		got := SafePath(tt.in)
+		if got != tt.want {
+			t.Errorf("SafePath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if again := SafePath(got); again != got {
+			t.Errorf("SafePath not idempotent on %q: %q then %q", tt.in, got, again)
+		}
+		checkSafe(t, tt.in, got)
+	}
+}
+
+// checkSafe fails t if out (SafePath's answer for in) breaks a promise.
+func checkSafe(t testing.TB, in, out string) {
+	t.Helper()
+	if out == "" || !utf8.ValidString(out) || !filepath.IsLocal(filepath.FromSlash(out)) || strings.HasPrefix(out, "/") {
+		t.Fatalf("SafePath(%q) = %q: empty, invalid UTF-8 or not local", in, out)
+	}
+	segs := strings.Split(out, "/")
+	for i, s := range segs {
+		limit := 255
+		if i == len(segs)-1 {
+			limit = 245
+		}
+		if s == "" || s == "." || s == ".." || len(s) > limit {
+			t.Fatalf("SafePath(%q) = %q: bad segment %q (%d bytes)", in, out, s, len(s))
+		}
+		if strings.HasSuffix(s, ".") || strings.HasSuffix(s, " ") {
+			t.Fatalf("SafePath(%q) = %q: segment %q ends in a dot or space", in, out, s)
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || strings.ContainsRune(`\:*?"<>|`, r) }) {
+			t.Fatalf("SafePath(%q) = %q: segment %q holds a forbidden character", in, out, s)
+		}
+		base, _, _ := strings.Cut(s, ".")
+		switch b := strings.ToUpper(strings.TrimRight(base, " ")); {
+		case b == "CON" || b == "PRN" || b == "AUX" || b == "NUL",
+			len(b) == 4 && (strings.HasPrefix(b, "COM") || strings.HasPrefix(b, "LPT")) && b[3] >= '0' && b[3] <= '9':
+			t.Fatalf("SafePath(%q) = %q: segment %q is a reserved name", in, out, s)
+		}
+	}
+	root := filepath.FromSlash("/out")
+	rel, err := filepath.Rel(root, filepath.Join(root, filepath.FromSlash(out)))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		t.Fatalf("SafePath(%q) = %q escapes the root: %q", in, out, rel)
+	}
+}
+
+func FuzzSafePath(f *testing.F) {
+	for _, s := range []string{"a.jpg", "../x", "/abs", "CON.txt", "a\x00b", strings.Repeat("长", 200) + ".jpg", "x/./../y", "a. ", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := SafePath(in)
+		checkSafe(t, in, out)
+		if again := SafePath(out); again != out {
+			t.Fatalf("SafePath(%q) = %q, but SafePath of that = %q", in, out, again)
+		}
+	})
+}
+
+func TestReserve(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "crawl.db")
+	root := t.TempDir()
+	d := NewDir(root, openAt(t, dbPath))
+
+	// Things already on disk that are not ours.
+	for _, p := range []string{"foreign.jpg", "partial.jpg.part", "blocked", ".crawl/crawl.db"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(root, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct{ url, want, path string }{
+		{"http://a/1", "img.jpg", "img.jpg"},
+		{"http://a/2", "img.jpg", "img-2.jpg"},
+		{"http://a/3", "img.jpg", "img-3.jpg"},
+		{"http://a/1", "other.jpg", "img.jpg"}, // same URL, same name
+		{"http://a/4", "IMG.JPG", "IMG-4.JPG"}, // case-insensitive, numbered on from the last one
+		{"http://a/5", "img-2.jpg", "img-2-2.jpg"},
+		{"http://a/6", "noext", "noext"},
+		{"http://a/7", "noext", "noext-2"},
+		{"http://a/8", "foreign.jpg", "foreign-2.jpg"}, // a file on disk
+		{"http://a/9", "partial.jpg", "partial-2.jpg"}, // someone's .part on disk
+		{"http://a/10", "../../escape.jpg", "escape.jpg"},
+		{"http://a/11", "manifest.csv", "manifest-2.csv"},
+		{"http://a/12", "Failed.CSV", "Failed-2.CSV"},
+		{"http://a/13", ".crawl/crawl.db", ".crawl-2/crawl.db"},
+		{"http://a/14", "sub/x.jpg", "sub/x.jpg"},
+		{"http://a/15", "sub", "sub-2"},                     // "sub" is a folder of a reservation
+		{"http://a/16", "img.jpg/y.jpg", "img.jpg-2/y.jpg"}, // "img.jpg" is a file
+		{"http://a/17", "blocked/z.jpg", "blocked-2/z.jpg"}, // a file on disk
+		{"http://a/18", "adir/z.jpg", "adir/z.jpg"},         // a folder on disk is fine
+		{"http://a/19", "adir", "adir-2"},
+		{"http://a/20", "img.jpg.part", "img.jpg-2.part"}, // would be img.jpg's .part
+		{"http://a/21", "t", "t"},
+		{"http://a/22", "t.part/q.jpg", "t.part-2/q.jpg"}, // t.part is t's .part
+		{"http://a/23", "Straße/ä.jpg", "Straße/ä.jpg"},
+		{"http://a/24", "STRASSE/ä.jpg", "STRASSE/ä.jpg"},
+		{"http://a/25", "straße/a\u0308.jpg", "straße/a\u0308-2.jpg"}, // NFD of the same name
+		{"http://a/26", "", "file"},
+	}
+	for _, tt := range tests {
+		got, err := d.Reserve(ctx, tt.url, tt.want)
+		if err != nil {
+			t.Fatalf("Reserve(%s, %q): %v", tt.url, tt.want, err)
+		}
+		if got != tt.path {
+			t.Errorf("Reserve(%s, %q) = %q, want %q", tt.url, tt.want, got, tt.path)
+		}
+	}
+
+	// After a reopen, the same URLs get the same names and taken names stay taken.
+	d2 := NewDir(root, openAt(t, dbPath))
+	for _, tt := range tests {
+		if got, err := d2.Reserve(ctx, tt.url, "whatever.jpg"); err != nil || got != tt.path {
+			t.Errorf("after reopen: Reserve(%s) = %q, %v; want %q", tt.url, got, err, tt.path)
+		}
+	}
+	if got, err := d2.Reserve(ctx, "http://a/new", "img.jpg"); err != nil || got != "img-5.jpg" {
+		t.Errorf("new URL after reopen: %q, %v; want img-5.jpg", got, err)
+	}
+
+	// A long name stays within bounds when numbered.
+	long := strings.Repeat("长", 100) + ".jpg"
+	first, _ := d2.Reserve(ctx, "http://long/1", long)
+	second, err := d2.Reserve(ctx, "http://long/2", long)
+	if err != nil || first == second || len(second) > maxLeaf || !strings.HasSuffix(second, "-2.jpg") || !utf8.ValidString(second) {
+		t.Errorf("long names: %q (%d bytes) then %q (%d bytes), %v", first, len(first), second, len(second), err)
+	}
+
+	if _, err := NewDir(root, nil).Reserve(ctx, "u", "x"); err == nil {
+		t.Error("Reserve without a database succeeded")
+	}
+}
+
+// TestReserveManySameName checks the numbering stays sequential and unique
+// for many URLs wanting one name, across two handles reserving at once.
+func TestReserveManySameName(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "crawl.db")
+	root := t.TempDir()
+	dirs := []*Dir{NewDir(root, openAt(t, dbPath)), NewDir(root, openAt(t, dbPath))}
+	const n = 300
+	paths := make([]string, n)
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for g := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 10 {
+				p, err := dirs[i%2].Reserve(ctx, fmt.Sprintf("http://h/%d", i), "gallery/1.jpg")
+				if err != nil {
+					errc <- err
+					return
+				}
+				paths[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			t.Fatalf("path %q given twice", p)
+		}
+		seen[p] = true
+	}
+	for i := 2; i <= n; i++ {
+		if !seen[fmt.Sprintf("gallery/1-%d.jpg", i)] {
+			t.Errorf("gallery/1-%d.jpg not given out: numbering has a gap", i)
+		}
+	}
+	if !seen["gallery/1.jpg"] {
+		t.Error("gallery/1.jpg not given out")
+	}
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+const (
+	partSuffix = ".part" // data being written, beside the final name
+	metaSuffix = ".meta" // NAME.part.meta: the If-Range validator of NAME.part
+)
+
+// ErrPartBusy is returned (wrapped) by OpenPart when another writer, in this
+// or another process, has the same .part open.
+var ErrPartBusy = errors.New("part file is being written by someone else")
+
+// ErrSizeMismatch is returned (wrapped) by Commit when the part does not
+// hold the expected number of bytes.
+var ErrSizeMismatch = errors.New("size mismatch")
+
+// errLocked is lockFile's answer when the lock is held elsewhere.
+var errLocked = errors.New("locked")
+
+// Part is a file being written as NAME.part beside its final name NAME. Its
+// bytes are hashed (SHA-256) as they are written, including those already
+// there when it was opened, so a download can resume where it stopped. Only
+// one Part for a name is open at a time, across processes (flock). A Part is
+// not safe for concurrent use.
+type Part struct {
+	final     string // OS path of NAME
+	f         *os.File
+	h         hash.Hash
+	size      int64
+	validator string
+	closed    bool
+}
+
+// OpenPart opens (creating folders) rel+".part" for writing, keeping what is
+// already there for resume. Size is the bytes already held; the hash covers
+// them (they are read once on open). Validator is what SetValidator stored
+// for those bytes. If another writer has the part open, the error wraps
+// ErrPartBusy.
+func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
+	final, err := d.abs(rel)
+	if err != nil {
+		return nil, fmt.Errorf("open part: %w", err)
+	}
+	partPath := final + partSuffix
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, fmt.Errorf("open part %s: %w", partPath, err)
+	}
+	f, err := openLocked(partPath)
+	if err != nil {
+		return nil, fmt.Errorf("open part %s: %w", partPath, err)
+	}
+	p := &Part{final: final, f: f, h: sha256.New()}
+	if err := p.readExisting(ctx); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open part %s: %w", partPath, err)
+	}
+	v, err := os.ReadFile(partPath + metaSuffix)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.Close()
+		return nil, fmt.Errorf("open part %s: %w", partPath, err)
+	}
+	p.validator = string(v)
+	return p, nil
+}
+
+// openLocked opens path (creating it) and locks it. Between the open and the
+// lock, the previous holder may have committed and renamed the file away;
+// then the locked file is no longer at path and it starts over.
+func openLocked(path string) (*os.File, error) {
+	for range 100 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockFile(f); err != nil {
+			f.Close()
+			if errors.Is(err, errLocked) {
+				return nil, ErrPartBusy
+			}
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+		held, err1 := f.Stat()
+		named, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, named) {
+			return f, nil
+		}
+		f.Close()
+		if err := errors.Join(err1, err2); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return nil, ErrPartBusy
+}
+
+// readExisting hashes the bytes already in the part and leaves the offset at
+// its end.
+func (p *Part) readExisting(ctx context.Context) error {
+	buf := make([]byte, 256<<10)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := p.f.Read(buf)
+		p.h.Write(buf[:n])
+		p.size += int64(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	end, err := p.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if end != p.size {
+		return fmt.Errorf("part changed while it was read (%d bytes, then %d)", p.size, end)
+	}
+	return nil
+}
+
+// Write appends b to the part and to its hash.
+func (p *Part) Write(b []byte) (int, error) {
+	if p.closed {
+		return 0, fmt.Errorf("write part %s: %w", p.name(), os.ErrClosed)
+	}
+	n, err := p.f.Write(b)
+	p.h.Write(b[:n])
+	p.size += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("write part %s: %w", p.name(), err)
+	}
+	return n, nil
+}
+
+// Size returns the number of bytes in the part.
+func (p *Part) Size() int64 { return p.size }
+
+// Validator returns the If-Range validator stored with the part ("" if
+// none). Bytes held without a validator cannot be checked against the
+// server's current version.
+func (p *Part) Validator() string { return p.validator }
+
+// SetValidator stores the If-Range validator (an ETag or Last-Modified) of
+// the resource whose bytes the part holds, beside it in NAME.part.meta; ""
+// removes it. Reset leaves it alone.
+func (p *Part) SetValidator(v string) error {
+	if p.closed {
+		return fmt.Errorf("set validator of %s: %w", p.name(), os.ErrClosed)
+	}
+	meta := p.name() + metaSuffix
+	var err error
+	if v == "" {
+		err = removeIfExists(meta)
+	} else {
+		err = os.WriteFile(meta, []byte(v), 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("set validator of %s: %w", p.name(), err)
+	}
+	p.validator = v
+	return nil
+}
+
+// Reset empties the part (the server ignored Range, or the resource
+// changed) and its hash.
+func (p *Part) Reset() error {
+	if p.closed {
+		return fmt.Errorf("reset part %s: %w", p.name(), os.ErrClosed)
+	}
+	if err := p.f.Truncate(0); err != nil {
+		return fmt.Errorf("reset part %s: %w", p.name(), err)
+	}
+	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("reset part %s: %w", p.name(), err)
+	}
+	p.h.Reset()
+	p.size = 0
+	return nil
+}
+
+// Commit checks the size (want < 0: unknown, no check), fsyncs, renames
+// NAME.part to NAME (replacing any file there), fsyncs the folder, removes
+// the sidecar, and returns the size and hex SHA-256. On a size mismatch it
+// returns an error wrapping ErrSizeMismatch and the part stays, open. After a
+// successful Commit the Part is closed.
+func (p *Part) Commit(want int64) (size int64, sha string, err error) {
+	if p.closed {
+		return 0, "", fmt.Errorf("commit %s: %w", p.name(), os.ErrClosed)
+	}
+	if want >= 0 && p.size != want {
+		return 0, "", fmt.Errorf("commit %s: %w: have %d bytes, want %d", p.name(), ErrSizeMismatch, p.size, want)
+	}
+	if err := p.f.Sync(); err != nil {
+		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
+	}
+	// The lock is held through the rename, so no other writer opens the
+	// part in between.
+	if err := os.Rename(p.name(), p.final); err != nil {
+		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
+	}
+	p.closed = true
+	errClose := p.f.Close()
+	if err := errors.Join(syncDir(filepath.Dir(p.final)), removeIfExists(p.name()+metaSuffix), errClose); err != nil {
+		return 0, "", fmt.Errorf("commit %s: %w", p.final, err)
+	}
+	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
+}
+
+// Close closes the part without committing it; the .part stays for a later
+// resume. Closing a closed or committed Part does nothing.
+func (p *Part) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if err := p.f.Close(); err != nil {
+		return fmt.Errorf("close part %s: %w", p.name(), err)
+	}
+	return nil
+}
+
+// Remove closes the part and deletes it and its sidecar. On a Part that is
+// already closed or committed it does nothing.
+func (p *Part) Remove() error {
+	if p.closed {
+		return nil
+	}
+	// Delete while the lock is still held, then close.
+	err := errors.Join(removeIfExists(p.name()), removeIfExists(p.name()+metaSuffix))
+	p.closed = true
+	err = errors.Join(err, p.f.Close())
+	if err != nil {
+		return fmt.Errorf("remove part %s: %w", p.name(), err)
+	}
+	return nil
+}
+
+// name returns the OS path of the .part file.
+func (p *Part) name() string { return p.final + partSuffix }
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// syncDir fsyncs a folder so that a rename in it is durable. Windows cannot
+// fsync a folder (and does not need to).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

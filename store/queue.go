@@ -1,0 +1,324 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ErrNoTask is returned (wrapped) by Ack, AckFile, Retry and Fail when no
+// task has the given id (it never existed, or Restart deleted it).
+var ErrNoTask = errors.New("no such task")
+
+// defaultTTL is the lease time used when Lease is given a ttl <= 0.
+const defaultTTL = time.Minute
+
+// Task is one unit of work in a queue.
+type Task struct {
+	ID       int64  // set by Lease
+	Queue    string // "list", "parse", "download"
+	Key      string // dedupe key within Queue (e.g. the URL): Put ignores a task whose (Queue,Key) exists in any state
+	Data     []byte // opaque payload
+	Attempts int    // set by Lease: how many times it was given back with Retry before
+}
+
+// QueueCounts is how many tasks of one queue are in each state. Ready
+// includes retries that are not due yet; Leased includes leases that have
+// run out but were not taken again yet.
+type QueueCounts struct{ Ready, Leased, Done, Failed int }
+
+// Failure is a task that failed for good, as recorded by Fail.
+type Failure struct{ Queue, URL, Reason, Source string }
+
+// Put adds tasks to their queues, ready now, in one transaction, and returns
+// how many were added: a task whose (Queue, Key) was put before in this run
+// generation, in any state, is skipped. A task without Queue or Key is an
+// error and nothing is added.
+func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
+	if len(tasks) == 0 {
+		return 0, nil
+	}
+	err = db.write(ctx, "put tasks", func(tx *sql.Tx) error {
+		added, err = db.put(ctx, tx, tasks)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// put inserts tasks inside tx and returns how many were new.
+func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
+	if len(tasks) == 0 {
+		return 0, nil
+	}
+	st := db.stmt(ctx, tx, sqlPut)
+	now := db.now().UnixNano()
+	added := 0
+	for _, t := range tasks {
+		if t.Queue == "" || t.Key == "" {
+			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
+		}
+		res, err := st.ExecContext(ctx, t.Queue, t.Key, t.Data, now)
+		if err != nil {
+			return 0, fmt.Errorf("put %s task %q: %w", t.Queue, t.Key, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		added += int(n)
+	}
+	return added, nil
+}
+
+// Lease hands out up to max ready tasks of queue (ready: state ready and due,
+// or leased with a lease that has run out) and marks them leased by owner
+// until now+ttl (ttl <= 0 means one minute). It never blocks on an empty
+// queue: it returns an empty slice when no task is ready. Tasks come back in
+// ID order; two owners never hold the same task at once.
+func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, ttl time.Duration) ([]Task, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("lease from queue %q: empty owner", queue)
+	}
+	if max <= 0 {
+		return []Task{}, nil
+	}
+	if ttl <= 0 {
+		ttl = defaultTTL
+	}
+	tasks := make([]Task, 0, min(max, 64))
+	err := db.write(ctx, "lease from queue "+queue, func(tx *sql.Tx) error {
+		now := db.now()
+		until := now.Add(ttl).UnixNano()
+		rows, err := db.stmt(ctx, tx, sqlLease).QueryContext(ctx,
+			owner, until, queue, now.UnixNano(), max, queue, now.UnixNano(), max, max)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t := Task{Queue: queue}
+			if err := rows.Scan(&t.ID, &t.Key, &t.Data, &t.Attempts); err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(tasks, func(a, b Task) int { return cmp.Compare(a.ID, b.ID) })
+	return tasks, nil
+}
+
+// Ack marks task id done and puts next tasks, in one transaction: either the
+// task is done and its follow-ups are queued, or neither happened. Acking a
+// task that is already done is not an error (the next tasks are still put;
+// those already seen are skipped).
+func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
+	if len(next) == 0 {
+		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
+	}
+	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(tx *sql.Tx) error {
+		if err := db.done(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err := db.put(ctx, tx, next)
+		return err
+	})
+}
+
+// done marks task id done inside tx.
+func (db *DB) done(ctx context.Context, tx *sql.Tx, id int64) error {
+	res, err := db.stmt(ctx, tx, sqlAck).ExecContext(ctx, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNoTask
+	}
+	return nil
+}
+
+// Retry gives a leased task back to its queue, ready again after `after`,
+// with Attempts one higher. A task that is no longer leased (it was released,
+// or another owner finished it) is left as it is.
+func (db *DB) Retry(ctx context.Context, id int64, after time.Duration) error {
+	return db.write(ctx, fmt.Sprintf("retry task %d", id), func(tx *sql.Tx) error {
+		res, err := db.stmt(ctx, tx, sqlRetry).ExecContext(ctx, db.now().Add(max(after, 0)).UnixNano(), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return db.exists(ctx, tx, id)
+	})
+}
+
+// Fail marks the task failed for good, with a reason and the URL and source
+// (the page or list it came from) it concerns, for the summary and
+// failed.csv. A task that is already done stays done.
+func (db *DB) Fail(ctx context.Context, id int64, url, reason, source string) error {
+	return db.write(ctx, fmt.Sprintf("fail task %d", id), func(tx *sql.Tx) error {
+		res, err := db.stmt(ctx, tx, sqlFail).ExecContext(ctx, url, reason, source, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return db.exists(ctx, tx, id)
+	})
+}
+
+// exists returns ErrNoTask when no task has id.
+func (db *DB) exists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var state int
+	err := db.stmt(ctx, tx, sqlTaskState).QueryRowContext(ctx, id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNoTask
+	}
+	return err
+}
+
+// Extend is the heartbeat of owner: every lease it holds now runs until
+// now+ttl (ttl <= 0 means one minute).
+func (db *DB) Extend(ctx context.Context, owner string, ttl time.Duration) error {
+	if ttl <= 0 {
+		ttl = defaultTTL
+	}
+	return db.write(ctx, "extend leases of "+owner, func(tx *sql.Tx) error {
+		_, err := db.stmt(ctx, tx, sqlExtend).ExecContext(ctx, db.now().Add(ttl).UnixNano(), owner)
+		return err
+	})
+}
+
+// Release makes every task leased by owner ready again now (the owner died or
+// stopped) and returns how many there were. Owner "" releases every lease.
+// Attempts is not changed.
+func (db *DB) Release(ctx context.Context, owner string) (int, error) {
+	var n int64
+	err := db.write(ctx, "release leases of "+owner, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		now := db.now().UnixNano()
+		if owner == "" {
+			res, err = db.stmt(ctx, tx, sqlReleaseAll).ExecContext(ctx, now)
+		} else {
+			res, err = db.stmt(ctx, tx, sqlRelease).ExecContext(ctx, now, owner)
+		}
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// Counts returns the number of tasks in each state, by queue. A queue that
+// never had a task is absent (its zero QueueCounts is the right answer).
+func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
+	rows, err := db.rs[sqlCounts].QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count tasks: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]QueueCounts{}
+	for rows.Next() {
+		var q string
+		var state, n int
+		if err := rows.Scan(&q, &state, &n); err != nil {
+			return nil, fmt.Errorf("count tasks: %w", err)
+		}
+		c := m[q]
+		switch state {
+		case stateReady:
+			c.Ready += n
+		case stateLeased:
+			c.Leased += n
+		case stateDone:
+			c.Done += n
+		case stateFailed:
+			c.Failed += n
+		}
+		m[q] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count tasks: %w", err)
+	}
+	return m, nil
+}
+
+// Failures returns every task that failed for good, in the order they were
+// first put.
+func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
+	rows, err := db.rs[sqlFailures].QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list failures: %w", err)
+	}
+	defer rows.Close()
+	var fs []Failure
+	for rows.Next() {
+		var f Failure
+		if err := rows.Scan(&f.Queue, &f.URL, &f.Reason, &f.Source); err != nil {
+			return nil, fmt.Errorf("list failures: %w", err)
+		}
+		fs = append(fs, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list failures: %w", err)
+	}
+	return fs, nil
+}
+
+// Restart begins a new run generation: it deletes the done and failed tasks
+// of the given queues (of every queue if none is given), so that their keys
+// may be put again. Ready and leased tasks stay; file records and name
+// reservations stay too.
+func (db *DB) Restart(ctx context.Context, queues ...string) error {
+	return db.write(ctx, "restart queues", func(tx *sql.Tx) error {
+		if len(queues) == 0 {
+			_, err := db.stmt(ctx, tx, sqlRestartAll).ExecContext(ctx)
+			return err
+		}
+		st := db.stmt(ctx, tx, sqlRestart)
+		for _, q := range queues {
+			if _, err := st.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("queue %q: %w", q, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Meta returns the value stored under key, "" if it is unset.
+func (db *DB) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.rs[sqlMeta].QueryRowContext(ctx, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read meta %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetMeta stores value under key.
+func (db *DB) SetMeta(ctx context.Context, key, value string) error {
+	return db.write(ctx, fmt.Sprintf("set meta %q", key), func(tx *sql.Tx) error {
+		_, err := db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, value)
+		return err
+	})
+}
