@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // schemaVersion is stored in PRAGMA user_version. A database written by a
@@ -20,6 +21,9 @@ const schemaVersion = 1
 // busyTimeout is how long (ms) a connection waits for another process's
 // write lock before it gives up with SQLITE_BUSY.
 const busyTimeout = 10000
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of "database is locked".
+const sqliteBusy = 5
 
 // Task states, stored in tasks.state.
 const (
@@ -175,8 +179,23 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	if err := db.migrate(ctx); err != nil {
-		return fail(err)
+	// Processes creating a new database at the same moment can meet a
+	// SQLITE_BUSY that SQLite does not wait out (while one of them switches
+	// the file to WAL); wait it out here.
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.migrate(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fail(err)
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(wait + rand.N(wait)):
+		}
 	}
 
 	db.r, err = sql.Open("sqlite", dsn(abs, true))
@@ -246,6 +265,13 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY,
+// with any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
 // Close closes the database. Leases held through it stay until they run out

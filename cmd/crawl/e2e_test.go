@@ -515,3 +515,36 @@ func TestProfileFlagsWin(t *testing.T) {
 		t.Errorf("profile + --pages 1 gave %d files", len(got))
 	}
 }
+
+// TestInterruptResumes sends Ctrl-C (SIGINT to the process group, as a
+// terminal does) mid-crawl: exit 130, and the same command finishes the job.
+func TestInterruptResumes(t *testing.T) {
+	g := genSite{pages: 2, details: 5, images: 10, delay: 15 * time.Millisecond}
+	srv, _ := serve(t, g)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := append(genArgs(srv.URL, g), "--out", out, "--quiet", "--workers", "4")
+	cmd := crawlCmd(t, dir, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool { return len(files(t, out)) >= 10 })
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT: %v, want exit 130\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("summary does not say interrupted:\n%s", errb.String())
+	}
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	got := files(t, out)
+	checkSite(t, g, got)
+	checkManifest(t, out, got)
+}

@@ -134,6 +134,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 		Hidden: true,
 		Args:   cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer startProfile(args[0], stderr)()
 			if err := pipeline.RunStage(cmd.Context(), args[0], args[1], stdout, stderr); err != nil {
 				return &runFailure{err: err, code: exitFailed}
 			}
@@ -196,6 +197,7 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	defer startProfile("supervisor", stderr)()
 	bar := newProgress(stderr, o.quiet, o.progress)
 	res, err := pipeline.Run(ctx, &o.cfg, pipeline.Options{Stdin: stdin, Stderr: stderr, Progress: bar.update})
 	if err != nil {
