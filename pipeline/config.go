@@ -226,12 +226,12 @@ func (c *Config) PageURL(n int) string {
 // the same folder starts afresh instead of resuming another crawl's queues.
 func (c *Config) Fingerprint() string {
 	b, _ := json.Marshal(struct {
-		Mode                              Mode
-		Pages                             Pages
-		ListURL, FirstURL, Links, Images  string
-		StripQuery                        bool
-		Rewrites                          []string
-		Encoding, Name                    string
+		Mode                             Mode
+		Pages                            Pages
+		ListURL, FirstURL, Links, Images string
+		StripQuery                       bool
+		Rewrites                         []string
+		Encoding, Name                   string
 	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name})
 	return string(b)
 }

@@ -20,11 +20,11 @@ import (
 
 // Options are how a run talks to its surroundings.
 type Options struct {
-	Stdin    io.Reader                // read for --list -
-	Stderr   io.Writer                // the stage processes' logs
-	Progress func(Progress, bool)     // called as work advances; the bool is true on the last call
-	Exe      string                   // the binary to start stages from; "" → this one
-	Now      func() time.Time         // clock for the summary; nil → time.Now
+	Stdin    io.Reader                   // read for --list -
+	Stderr   io.Writer                   // the stage processes' logs
+	Progress func(Progress, bool)        // called as work advances; the bool is true on the last call
+	Exe      string                      // the binary to start stages from; "" → this one
+	Now      func() time.Time            // clock for the summary; nil → time.Now
 	Started  func(stage string, pid int) // told of every stage process started (tests kill them)
 }
 
