@@ -25,8 +25,9 @@ const (
 //   - it is never absolute and never empty ("file" if nothing is left);
 //   - empty, "." and ".." segments are dropped ('\' is not a separator: it is
 //     replaced like the characters below);
-//   - control characters (NUL included), invalid UTF-8 and \ : * ? " < > |
-//     are replaced by '_';
+//   - control characters (NUL included), bidirectional controls (which can
+//     disguise "x\u202Egpj.exe" as "xexe.jpg"), line and paragraph
+//     separators, invalid UTF-8 and \ : * ? " < > | are replaced by '_';
 //   - trailing dots and spaces are removed from every segment;
 //   - Windows reserved names (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also with an
 //     extension, as in "con.txt") get a "_" prefix;
@@ -66,7 +67,8 @@ func cleanSegment(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1: // invalid byte
 			b.WriteByte('_')
-		case unicode.IsControl(r) || strings.ContainsRune(`\:*?"<>|`, r):
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029',
+			strings.ContainsRune(`\:*?"<>|`, r):
 			b.WriteByte('_')
 		default:
 			b.WriteString(s[i : i+n])

@@ -31,6 +31,8 @@ func TestSafePath(t *testing.T) {
 		{"a:b*c?d\"e<f>g|h", "a_b_c_d_e_f_g_h"},
 		{"nul\x00byte\ttab\nnl\x7fdel\u0085c1", "nul_byte_tab_nl_del_c1"},
 		{"bad\xffutf8\xc3", "bad_utf8_"},
+		{"photo\u202egpj.exe", "photo_gpj.exe"},
+		{"a\u2028b\u2066c", "a_b_c"},
 		{"trailing. . ", "trailing"},
 		{"dots.../x", "dots/x"},
 		{"...", "file"},
@@ -82,7 +84,9 @@ func checkSafe(t testing.TB, in, out string) {
 		if strings.HasSuffix(s, ".") || strings.HasSuffix(s, " ") {
 			t.Fatalf("SafePath(%q) = %q: segment %q ends in a dot or space", in, out, s)
 		}
-		if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || strings.ContainsRune(`\:*?"<>|`, r) }) {
+		if strings.ContainsFunc(s, func(r rune) bool {
+			return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || strings.ContainsRune(`\:*?"<>|`, r)
+		}) {
 			t.Fatalf("SafePath(%q) = %q: segment %q holds a forbidden character", in, out, s)
 		}
 		base, _, _ := strings.Cut(s, ".")

@@ -119,9 +119,10 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, tt
 }
 
 // Ack marks task id done and puts next tasks, in one transaction: either the
-// task is done and its follow-ups are queued, or neither happened. Acking a
-// task that is already done is not an error (the next tasks are still put;
-// those already seen are skipped).
+// task is done and its follow-ups are queued, or neither happened. The task
+// need not be leased by the caller: acking a task that is already done is not
+// an error (the next tasks are still put; those already seen are skipped),
+// and a failed one becomes done.
 func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
