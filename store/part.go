@@ -41,8 +41,15 @@ type Part struct {
 	h         hash.Hash
 	size      int64
 	validator string
+	saved     string // the validator in the sidecar file
 	closed    bool
 }
+
+// persistAt is the size from which a part's validator is kept in its
+// sidecar as soon as it is known. A smaller part gets its sidecar only when
+// it is closed for a later resume: after a kill -9 it starts over, which
+// costs little, and a small file costs no sidecar write and removal.
+const persistAt = 1 << 20
 
 // OpenPart opens (creating folders) rel+".part" for writing, keeping what is
 // already there for resume. Size is the bytes already held; the hash covers
@@ -63,6 +70,14 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
 	p := &Part{final: final, f: f, h: sha256.New()}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open part %s: %w", partPath, err)
+	}
+	if st.Size() == 0 {
+		return p, nil // a new part: no bytes to hash, no validator to read
+	}
 	if err := p.readExisting(ctx); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
@@ -73,6 +88,7 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
 	p.validator = string(v)
+	p.saved = p.validator
 	return p, nil
 }
 
@@ -144,6 +160,11 @@ func (p *Part) Write(b []byte) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("write part %s: %w", p.name(), err)
 	}
+	if p.size >= persistAt && p.validator != p.saved {
+		if err := p.saveValidator(); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
 
@@ -155,25 +176,43 @@ func (p *Part) Size() int64 { return p.size }
 // server's current version.
 func (p *Part) Validator() string { return p.validator }
 
-// SetValidator stores the If-Range validator (an ETag or Last-Modified) of
-// the resource whose bytes the part holds, beside it in NAME.part.meta; ""
-// removes it. Reset leaves it alone.
+// SetValidator records the If-Range validator (an ETag or Last-Modified) of
+// the resource whose bytes the part holds; "" forgets it. It is kept beside
+// the part in NAME.part.meta once the part holds persistAt bytes, and when
+// the part is closed for a later resume. Reset leaves it alone.
 func (p *Part) SetValidator(v string) error {
 	if p.closed {
 		return fmt.Errorf("set validator of %s: %w", p.name(), os.ErrClosed)
 	}
+	p.validator = v
+	if p.size >= persistAt {
+		return p.saveValidator()
+	}
+	return nil
+}
+
+// saveValidator writes the validator to the sidecar ("" removes it).
+func (p *Part) saveValidator() error {
 	meta := p.name() + metaSuffix
 	var err error
-	if v == "" {
+	if p.validator == "" {
 		err = removeIfExists(meta)
 	} else {
-		err = os.WriteFile(meta, []byte(v), 0o644)
+		err = os.WriteFile(meta, []byte(p.validator), 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("set validator of %s: %w", p.name(), err)
 	}
-	p.validator = v
+	p.saved = p.validator
 	return nil
+}
+
+// removeSidecar deletes the sidecar if one was written.
+func (p *Part) removeSidecar() error {
+	if p.saved == "" {
+		return nil
+	}
+	return removeIfExists(p.name() + metaSuffix)
 }
 
 // Reset empties the part (the server ignored Range, or the resource
@@ -215,7 +254,7 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	}
 	p.closed = true
 	errClose := p.f.Close()
-	if err := errors.Join(syncDir(filepath.Dir(p.final)), removeIfExists(p.name()+metaSuffix), errClose); err != nil {
+	if err := errors.Join(syncDir(filepath.Dir(p.final)), p.removeSidecar(), errClose); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.final, err)
 	}
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
@@ -227,11 +266,15 @@ func (p *Part) Close() error {
 	if p.closed {
 		return nil
 	}
-	p.closed = true
-	if err := p.f.Close(); err != nil {
-		return fmt.Errorf("close part %s: %w", p.name(), err)
+	var err error
+	if p.validator != p.saved && p.size > 0 {
+		err = p.saveValidator()
 	}
-	return nil
+	p.closed = true
+	if cerr := p.f.Close(); cerr != nil {
+		return fmt.Errorf("close part %s: %w", p.name(), cerr)
+	}
+	return err
 }
 
 // Remove closes the part and deletes it and its sidecar. On a Part that is
@@ -241,7 +284,7 @@ func (p *Part) Remove() error {
 		return nil
 	}
 	// Delete while the lock is still held, then close.
-	err := errors.Join(removeIfExists(p.name()), removeIfExists(p.name()+metaSuffix))
+	err := errors.Join(removeIfExists(p.name()), p.removeSidecar())
 	p.closed = true
 	err = errors.Join(err, p.f.Close())
 	if err != nil {

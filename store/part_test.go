@@ -143,6 +143,7 @@ func TestPartValidatorAndRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	io.WriteString(p, "held") // an empty part keeps no validator: nothing to resume
 	steps := []struct{ set, want string }{
 		{`W/"weak"`, `W/"weak"`},
 		{"Mon, 02 Jan 2006 15:04:05 GMT", "Mon, 02 Jan 2006 15:04:05 GMT"},
@@ -172,6 +173,36 @@ func TestPartValidatorAndRemove(t *testing.T) {
 		if exists(filepath.Join(root, n)) {
 			t.Errorf("%s exists after Remove", n)
 		}
+	}
+}
+
+// TestPartValidatorWithoutClose checks that a large part's validator is on
+// disk as soon as it is set, so a process killed mid-download can resume.
+func TestPartValidatorWithoutClose(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d := NewDir(root, nil)
+	p, err := d.OpenPart(ctx, "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetValidator(`"v1"`); err != nil {
+		t.Fatal(err)
+	}
+	if exists(filepath.Join(root, "big.bin.part.meta")) {
+		t.Error("a small part wrote its sidecar at once")
+	}
+	if _, err := p.Write(make([]byte, persistAt)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(root, "big.bin.part.meta")); got != `"v1"` {
+		t.Errorf("sidecar %q after %d bytes", got, persistAt)
+	}
+	if _, _, err := p.Commit(persistAt); err != nil {
+		t.Fatal(err)
+	}
+	if exists(filepath.Join(root, "big.bin.part.meta")) {
+		t.Error("commit left the sidecar")
 	}
 }
 
