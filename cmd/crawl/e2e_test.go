@@ -548,3 +548,61 @@ func TestInterruptResumes(t *testing.T) {
 	checkSite(t, g, got)
 	checkManifest(t, out, got)
 }
+
+// TestOpenEndedPages walks --pages 2- until a listing page is missing.
+func TestOpenEndedPages(t *testing.T) {
+	g := genSite{pages: 3, details: 2, images: 3}
+	srv, cnt := serve(t, g)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := genArgs(srv.URL, g)
+	for i := range args {
+		if args[i] == "--pages" {
+			args[i+1] = "2-"
+		}
+	}
+	r := runCrawl(t, dir, "", append(args, "--out", out, "--quiet")...)
+	mustCode(t, r, 0)
+	got := files(t, out)
+	if len(got) != 2*2*3 {
+		t.Errorf("%d files, want 12: %v", len(got), got)
+	}
+	if cnt.Hits("/list/1.html") != 0 || cnt.Hits("/list/4.html") != 1 || cnt.Hits("/list/5.html") != 0 {
+		t.Errorf("listing requests: %v", cnt.Snapshot())
+	}
+}
+
+// TestNamesStayInOut gives two URLs one name and a template that tries to
+// climb out of --out.
+func TestNamesStayInOut(t *testing.T) {
+	srv, _ := serveDemo(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "get", "--out", out, "--quiet", "--name", "../../{name}{ext}",
+		srv.URL+"/img/g1-1.png", srv.URL+"/img/g1-1.png?copy=2", srv.URL+"/gallery/../img/g1-2.png")
+	mustCode(t, r, 0)
+	got := files(t, out)
+	sum := demoFileSum(t, "img/g1-1.png")
+	if len(got) != 3 {
+		t.Fatalf("files %v", got)
+	}
+	var ones int
+	for path, s := range got {
+		if strings.Contains(path, "..") {
+			t.Errorf("path %q climbs", path)
+		}
+		if s == sum {
+			ones++
+		}
+	}
+	if ones != 2 {
+		t.Errorf("two URLs of g1-1.png gave %d files with its bytes: %v", ones, got)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "out" {
+			t.Errorf("%s written outside --out", e.Name())
+		}
+	}
+	checkManifest(t, out, got)
+}
