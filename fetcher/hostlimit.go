@@ -275,10 +275,12 @@ func openLockFile(path string) (*os.File, error) {
 }
 
 // pollWait is how long to wait before trying busy locks again after n
-// failed tries: a few milliseconds at first, growing to a few tens for a
-// long wait, with jitter so that waiting processes do not move in step.
+// failed tries: a millisecond at first, growing to ten or so for a long
+// wait, with jitter so that waiting processes do not move in step. A slot
+// held by another process is usually one short request, so waiting long
+// would leave it idle; a try costs one flock(2) per slot.
 func pollWait(n int) time.Duration {
-	base := 2 * time.Millisecond << min(n, 4)
+	base := time.Millisecond << min(n, 3)
 	return base + rand.N(base)
 }
 
