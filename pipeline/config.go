@@ -40,6 +40,8 @@ type Config struct {
 	StripQuery bool     `json:"strip_query,omitempty"`
 	Rewrites   []string `json:"rewrites,omitempty"`
 	Encoding   string   `json:"encoding,omitempty"`
+	Next       string   `json:"next,omitempty"`  // selector of a detail page's next page in the same gallery
+	Title      string   `json:"title,omitempty"` // selector of {title} on a detail page; "" is <title>
 
 	// Batch download: URLs given on the command line and list files ("-" is stdin).
 	URLs  []string `json:"-"`
@@ -172,6 +174,7 @@ func checkTemplate(tmpl string, mode Mode) error {
 // compiled holds the parsed selectors and rules of a site crawl.
 type compiled struct {
 	links, images *parser.Selector
+	next, title   *parser.Selector
 	rewrites      []*parser.Rewrite
 }
 
@@ -186,6 +189,16 @@ func (c *Config) compile() (*compiled, error) {
 	if c.Images != "" {
 		if out.images, err = parser.Compile(c.Images); err != nil {
 			return nil, usagef("--images: %v", err)
+		}
+	}
+	if c.Next != "" {
+		if out.next, err = parser.Compile(c.Next); err != nil {
+			return nil, usagef("--next: %v", err)
+		}
+	}
+	if c.Title != "" {
+		if out.title, err = parser.Compile(c.Title); err != nil {
+			return nil, usagef("--title: %v", err)
 		}
 	}
 	for _, r := range c.Rewrites {
@@ -231,8 +244,8 @@ func (c *Config) Fingerprint() string {
 		ListURL, FirstURL, Links, Images string
 		StripQuery                       bool
 		Rewrites                         []string
-		Encoding, Name                   string
-	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name})
+		Encoding, Name, Next, Title      string
+	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name, c.Next, c.Title})
 	return string(b)
 }
 

@@ -222,9 +222,19 @@ func (s *stage) readPage(ctx context.Context, rawURL string) (*parser.Document, 
 	return doc, nil
 }
 
-// images turns the image selector's matches on doc into download tasks.
-func (s *stage) images(doc *parser.Document, source string, page int) []store.Task {
-	title := doc.Title()
+// title is the {title} of a page: from --title, else its <title>.
+func (s *stage) title(doc *parser.Document) string {
+	if s.cp.title != nil {
+		if t := s.cp.title.Text(doc); t != "" {
+			return t
+		}
+	}
+	return doc.Title()
+}
+
+// images turns the image selector's matches on doc into download tasks,
+// numbered from n0+1.
+func (s *stage) images(doc *parser.Document, source string, page int, title string, n0 int) []store.Task {
 	var out []store.Task
 	seen := map[string]bool{}
 	for _, u := range s.cp.images.URLs(doc) {
@@ -233,7 +243,7 @@ func (s *stage) images(doc *parser.Document, source string, page int) []store.Ta
 			continue
 		}
 		seen[u] = true
-		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: len(out) + 1, Title: title, Checked: true}))
+		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: n0 + len(out) + 1, Title: title, Checked: true}))
 	}
 	return out
 }
@@ -265,7 +275,7 @@ func (s *stage) listPage(ctx context.Context, t store.Task) {
 			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
 		}
 	} else {
-		next = s.images(doc, pt.URL, pt.Page)
+		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0)
 	}
 	if pt.Open && len(next) > 0 {
 		n := pt.Page + 1
@@ -289,5 +299,20 @@ func (s *stage) detailPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, pt.URL, "", fmt.Errorf("detail page: %w", err))
 		return
 	}
-	s.ack(ctx, t, s.images(doc, pt.URL, pt.Page)...)
+	title := pt.Title
+	if title == "" {
+		title = s.title(doc)
+	}
+	next := s.images(doc, pt.URL, pt.Page, title, pt.N)
+	if s.cp.next != nil {
+		// The gallery goes on on another page. The parse queue's seen set
+		// (a URL is put once per run) stops a cycle.
+		for _, u := range s.cp.next.URLs(doc) {
+			if u != pt.URL {
+				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next)}))
+				break
+			}
+		}
+	}
+	s.ack(ctx, t, next...)
 }

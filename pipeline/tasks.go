@@ -23,6 +23,10 @@ type PageTask struct {
 	URL  string `json:"u"`
 	Page int    `json:"p"`           // listing page number
 	Open bool   `json:"o,omitempty"` // open-ended walk: queue the next listing page when this one yields links
+	// A continuation page of a gallery (--next) carries on its first page's
+	// title and the count of images found so far.
+	Title string `json:"t,omitempty"`
+	N     int    `json:"n,omitempty"`
 }
 
 // FileTask asks the download stage to fetch one file.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -605,4 +606,45 @@ func TestNamesStayInOut(t *testing.T) {
 		}
 	}
 	checkManifest(t, out, got)
+}
+
+// TestNextAndTitle follows a gallery split over pages with --next (the
+// last page links back to the first: a cycle) and takes {title} from --title.
+func TestNextAndTitle(t *testing.T) {
+	g := genSite{pages: 1, details: 1, images: 2}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/list/1.html", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><div class="post"><a href="/g/1.html">g</a></div></body></html>`)
+	})
+	mux.HandleFunc("/g/", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if !sscan(r.URL.Path, "/g/%d.html", &n) || n < 1 || n > 3 {
+			http.NotFound(w, r)
+			return
+		}
+		next := n%3 + 1
+		fmt.Fprintf(w, `<html><head><title>page %d</title></head><body><h1> Sunset  set </h1>
+<ul class="photos"><li><img src="/img/1-1-%d.jpg"></li></ul><a class="next" href="%d.html">下一页</a></body></html>`, n, n, next)
+	})
+	mux.Handle("/img/", g)
+	srv, cnt := serve(t, mux)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := append(genArgs(srv.URL, g), "--out", out, "--quiet", "--next", `//a[@class="next"]/@href`, "--title", "//h1", "--name", "{title}/{n}{ext}")
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	got := files(t, out)
+	want := map[string]string{}
+	for n := 1; n <= 3; n++ {
+		sum := sha256.Sum256(g.imageBody(fmt.Sprintf("/img/1-1-%d.jpg", n)))
+		want[fmt.Sprintf("Sunset set/%d.jpg", n)] = hex.EncodeToString(sum[:])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("files %v, want %v", got, want)
+	}
+	for n := 1; n <= 3; n++ {
+		if h := cnt.Hits(fmt.Sprintf("/g/%d.html", n)); h != 1 {
+			t.Errorf("gallery page %d fetched %d times", n, h)
+		}
+	}
 }

@@ -106,6 +106,8 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	f.BoolVar(&o.cfg.StripQuery, "strip-query", false, "drop the query string of each image URL")
 	f.StringArrayVar(&o.cfg.Rewrites, "rewrite", nil, "rewrite each image URL: 'REGEX=>REPLACEMENT' (repeatable)")
 	f.StringVar(&o.cfg.Encoding, "encoding", "", "force the page encoding (gbk, gb18030, big5, shift_jis, utf-8, ...)")
+	f.StringVar(&o.cfg.Next, "next", "", "on a detail page, the link to the next page of the same gallery (followed until none)")
+	f.StringVar(&o.cfg.Title, "title", "", "where {title} comes from on a detail page (default: <title>)")
 	addShared(f, o)
 
 	get := &cobra.Command{
