@@ -65,3 +65,46 @@ func BenchmarkPut(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(tasks))/b.Elapsed().Seconds(), "tasks/s")
 }
+
+// BenchmarkAckFileParallel measures the download stage's pattern: many
+// goroutines each reserving a name and recording a file for one task.
+func BenchmarkAckFileParallel(b *testing.B) {
+	ctx := context.Background()
+	db := openTest(b)
+	dir := NewDir(b.TempDir(), db)
+	tasks := make([]Task, b.N)
+	for i := range tasks {
+		tasks[i] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", i)}
+	}
+	for i := 0; i < len(tasks); i += 1000 {
+		if _, err := db.Put(ctx, tasks[i:min(i+1000, len(tasks))]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	leased, err := db.Lease(ctx, "download", b.N, "bench", time.Hour)
+	if err != nil || len(leased) != b.N {
+		b.Fatalf("lease: %d, %v", len(leased), err)
+	}
+	next := make(chan Task, len(leased))
+	for _, t := range leased {
+		next <- t
+	}
+	close(next)
+	b.SetParallelism(5) // 10 goroutines on 2 cores, like --workers 10
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t := <-next
+			path, err := dir.Reserve(ctx, t.Key, "img/"+t.Key[len("http://example.com/img/"):])
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := db.AckFile(ctx, t.ID, File{URL: t.Key, Path: path, Bytes: 1, SHA256: "x"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+}
