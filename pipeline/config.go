@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,9 +45,17 @@ type Config struct {
 	Next       string   `json:"next,omitempty"`  // selector of a detail page's next page in the same gallery
 	Title      string   `json:"title,omitempty"` // selector of {title} on a detail page; "" is <title>
 
-	// Batch download: URLs given on the command line and list files ("-" is stdin).
-	URLs  []string `json:"-"`
-	Lists []string `json:"-"`
+	// Batch download: URLs given on the command line, list files and a CSV
+	// file ("-" is stdin) with the columns to read.
+	URLs        []string `json:"-"`
+	Lists       []string `json:"-"`
+	CSV         string   `json:"-"`
+	URLCol      string   `json:"-"` // 1-based number or header name; "" detects
+	NameCol     string   `json:"-"` // 1-based number or header name; "" is none
+	CSVEncoding string   `json:"-"` // forced encoding of the CSV; "" detects
+	// CSVHeader is the CSV's header row (nil when it has none); Validate
+	// lets the --name template use its names as fields.
+	CSVHeader []string `json:"-"`
 
 	// Shared.
 	Name         string        `json:"name"`
@@ -99,9 +109,18 @@ func (c *Config) Validate() error {
 	if c.Name == "" {
 		c.Name = "{name}{ext}"
 	}
-	if err := checkTemplate(c.Name, c.Mode); err != nil {
+	if c.Mode != ModeGet || c.CSV == "" {
+		for _, f := range [][2]string{{"--url-col", c.URLCol}, {"--name-col", c.NameCol}, {"--csv-encoding", c.CSVEncoding}} {
+			if f[1] != "" {
+				return usagef("%s needs --csv", f[0])
+			}
+		}
+	}
+	name, err := checkTemplate(c.Name, c.Mode == ModeGet && c.CSV != "", c.CSVHeader)
+	if err != nil {
 		return err
 	}
+	c.Name = name
 	for _, h := range c.Headers {
 		if name, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
 			return usagef("--header %q: want 'Name: value'", h)
@@ -147,25 +166,91 @@ func checkHTTPURL(flag, raw string) error {
 // templateFields are the fields a --name template may use.
 var templateFields = map[string]bool{"name": true, "ext": true, "host": true, "page": true, "n": true, "title": true}
 
-func checkTemplate(tmpl string, mode Mode) error {
+// fixedFields are the fields a CSV header name does not shadow in
+// crawl get --csv ({title} and {page} mean nothing there).
+var fixedFields = map[string]bool{"name": true, "ext": true, "host": true, "n": true}
+
+// checkTemplate checks the fields of a --name template. With cells (crawl
+// get --csv), {1}, {2}… and the names of header are fields too: the
+// template is returned with each header name replaced by its column number,
+// which is how the download stage finds the cell.
+func checkTemplate(tmpl string, cells bool, header []string) (string, error) {
+	var b strings.Builder
 	rest := tmpl
 	for {
 		i := strings.IndexByte(rest, '{')
 		if i < 0 {
-			return nil
+			b.WriteString(rest)
+			return b.String(), nil
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
-			return usagef("--name %q: unclosed {", tmpl)
+			return "", usagef("--name %q: unclosed {", tmpl)
 		}
+		b.WriteString(rest[:i])
 		field := rest[i+1 : i+j]
+		rest = rest[i+j+1:]
+		if cells {
+			if n, ok := cellNumber(field); ok {
+				if n < 1 {
+					return "", usagef("--name %q: {%s}: CSV columns are numbered from 1", tmpl, field)
+				}
+				fmt.Fprintf(&b, "{%d}", n)
+				continue
+			}
+			if !fixedFields[field] {
+				if k := headerIndex(header, field); k >= 0 {
+					fmt.Fprintf(&b, "{%d}", k+1)
+					continue
+				}
+			}
+		}
 		if !templateFields[field] {
 			names := make([]string, 0, len(templateFields))
 			for f := range templateFields {
 				names = append(names, "{"+f+"}")
 			}
 			sort.Strings(names)
-			return usagef("--name %q: unknown field {%s} (known: %s)", tmpl, field, strings.Join(names, " "))
+			known := strings.Join(names, " ")
+			if cells {
+				known += ", {1} {2}… for the CSV's cells"
+				if len(header) > 0 {
+					known += " and its header names (" + strings.Join(header, ", ") + ")"
+				}
+			}
+			return "", usagef("--name %q: unknown field {%s} (known: %s)", tmpl, field, known)
+		}
+		b.WriteString("{" + field + "}")
+	}
+}
+
+// cellNumber reads a field made of digits, such as the 3 of {3}.
+func cellNumber(field string) (int, bool) {
+	if field == "" || strings.Trim(field, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(field)
+	if err != nil {
+		return 0, true // absurdly long: no such column, and an error
+	}
+	return n, true
+}
+
+// cellFields is the set of column numbers (1-based) a checked template uses.
+func cellFields(tmpl string) []int {
+	var out []int
+	rest := tmpl
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return out
+		}
+		if n, ok := cellNumber(rest[i+1 : i+j]); ok && n >= 1 {
+			out = append(out, n)
 		}
 		rest = rest[i+j+1:]
 	}
@@ -237,6 +322,9 @@ func (c *Config) PageURL(n int) string {
 
 // Fingerprint identifies what a run asks for, so a different command into
 // the same folder starts afresh instead of resuming another crawl's queues.
+// For crawl get it covers the inputs too (a digest of the URLs and the
+// names of the lists and CSV), so that retrying OUT/failed.csv after an
+// interrupted run tries its failed URLs again.
 func (c *Config) Fingerprint() string {
 	b, _ := json.Marshal(struct {
 		Mode                             Mode
@@ -245,8 +333,24 @@ func (c *Config) Fingerprint() string {
 		StripQuery                       bool
 		Rewrites                         []string
 		Encoding, Name, Next, Title      string
-	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name, c.Next, c.Title})
+		Inputs                           string `json:",omitempty"`
+	}{c.Mode, c.Pages, c.ListURL, c.FirstURL, c.Links, c.Images, c.StripQuery, c.Rewrites, c.Encoding, c.Name, c.Next, c.Title, c.inputs()})
 	return string(b)
+}
+
+// inputs is a digest of what crawl get reads its URLs from.
+func (c *Config) inputs() string {
+	if c.Mode != ModeGet {
+		return ""
+	}
+	h := sha256.New()
+	for _, u := range c.URLs {
+		h.Write([]byte(u))
+		h.Write([]byte{0})
+	}
+	b, _ := json.Marshal([]any{c.Lists, c.CSV, c.URLCol, c.NameCol, c.CSVEncoding})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func (c *Config) stateDir() string { return filepath.Join(c.Out, ".crawl") }

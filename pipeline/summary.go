@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,18 @@ func (r *Result) Summary(w io.Writer) {
 	for _, s := range r.TooBigURLs {
 		fmt.Fprintf(w, "  skipped %s\n", s)
 	}
+	if r.FailedCSV != "" {
+		fmt.Fprintf(w, "crawl: the failed URLs are in %s; crawl get --csv %s --out %s tries them again\n",
+			r.FailedCSV, shellWord(r.FailedCSV), shellWord(filepath.Dir(r.FailedCSV)))
+	}
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // HumanBytes formats a byte count with binary units.

@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,9 @@ type Options struct {
 	Exe      string                      // the binary to start stages from; "" → this one
 	Now      func() time.Time            // clock for the summary; nil → time.Now
 	Started  func(stage string, pid int) // told of every stage process started (tests kill them)
+	// CSV is Config.CSV opened already (OpenCSV), so that its problems were
+	// usage errors before the run; nil: Run opens it. Run closes it.
+	CSV *CSVReader
 }
 
 // Progress is the state of a run as the supervisor sees it.
@@ -44,6 +49,7 @@ type Result struct {
 	Progress
 	Failures    []store.Failure
 	TooBigURLs  []string
+	FailedCSV   string // OUT/failed.csv when failures were written there
 	Elapsed     time.Duration
 	Interrupted bool
 }
@@ -78,6 +84,12 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		now = time.Now
 	}
 	start := now()
+	csvIn := opt.CSV
+	defer func() {
+		if csvIn != nil {
+			csvIn.Close() // the seed did not get to read it
+		}
+	}()
 	exe := opt.Exe
 	if exe == "" {
 		var err error
@@ -110,8 +122,10 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	defer stopRun()
 	var seeded atomic.Bool
 	seedErr := make(chan error, 1)
+	in := csvIn
+	csvIn = nil
 	go func() {
-		err := seed(runCtx, db, cfg, opt.Stdin)
+		err := seed(runCtx, db, cfg, opt.Stdin, in, opt.Stderr)
 		seeded.Store(err == nil)
 		seedErr <- err
 	}()
@@ -250,6 +264,13 @@ loop:
 	if err != nil && runErr == nil {
 		runErr = err
 	}
+	if err == nil {
+		path, werr := writeFailed(cfg.Out, failures)
+		if werr != nil && runErr == nil {
+			runErr = werr
+		}
+		res.FailedCSV = path
+	}
 	res.Failures = failures
 	p.Failed = len(failures)
 	res.Progress = p
@@ -296,7 +317,11 @@ func drained(counts map[string]store.QueueCounts) bool {
 }
 
 // seed puts the run's first tasks: the listing pages, or the URLs to get.
-func seed(ctx context.Context, db *store.DB, cfg *Config, stdin io.Reader) error {
+// in is cfg.CSV opened already, or nil; seed closes it.
+func seed(ctx context.Context, db *store.DB, cfg *Config, stdin io.Reader, in *CSVReader, stderr io.Writer) error {
+	if in != nil {
+		defer in.Close()
+	}
 	if cfg.Mode == ModeCrawl {
 		var tasks []store.Task
 		for _, s := range cfg.Pages.seeds() {
@@ -316,25 +341,141 @@ func seed(ctx context.Context, db *store.DB, cfg *Config, stdin io.Reader) error
 		tasks = tasks[:0]
 		return err
 	}
-	add := func(u, source string) error {
+	add := func(t FileTask) error {
 		n++
-		tasks = append(tasks, fileTask(FileTask{URL: u, Source: source, N: n}))
+		t.N = n
+		tasks = append(tasks, fileTask(t))
 		if len(tasks) >= batch {
 			return flush()
 		}
 		return nil
 	}
 	for _, u := range cfg.URLs {
-		if err := add(u, "command line"); err != nil {
+		if err := add(FileTask{URL: u, Source: "command line"}); err != nil {
 			return err
 		}
 	}
 	for _, list := range cfg.Lists {
-		if err := readList(list, stdin, func(u string) error { return add(u, list) }); err != nil {
+		if err := readList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
+			return err
+		}
+	}
+	if cfg.CSV != "" {
+		if in == nil {
+			var err error
+			if in, err = OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
+				return err
+			}
+			defer in.Close()
+		}
+		if err := seedCSV(in, cfg, add); err != nil {
 			return err
 		}
 	}
 	return flush()
+}
+
+// seedCSV adds a task for every row of a CSV that holds a URL.
+func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
+	need := cellFields(cfg.Name)
+	rows := 0
+	for {
+		row, err := in.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rows++
+		t := FileTask{URL: row.URL, Source: cfg.CSV, Name: row.Name, Cells: rowCells(row.Cells, need)}
+		if row.Source != "" {
+			t.Source = row.Source // a failed.csv keeps the source the URL first came from
+		}
+		if err := add(t); err != nil {
+			return err
+		}
+	}
+	if rows == 0 && in.warn != nil {
+		fmt.Fprintf(in.warn, "crawl: %s: no row holds an http(s) URL\n", in.Name())
+	}
+	return nil
+}
+
+// csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
+func (c *Config) csvOptions(warn io.Writer) CSVOptions {
+	return CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
+}
+
+// FailedName is the name of the list of failed URLs in the output folder.
+const FailedName = "failed.csv"
+
+// writeFailed writes OUT/failed.csv, a header url,reason,source and one row
+// per failed URL, through a temporary file renamed into place; with no
+// failures it removes a failed.csv left by an earlier run. It returns the
+// file's path when it wrote one.
+func writeFailed(out string, failures []store.Failure) (path string, err error) {
+	path = filepath.Join(out, FailedName)
+	rows := 0
+	for _, f := range failures {
+		if f.URL != "" {
+			rows++
+		}
+	}
+	if rows == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("remove stale %s: %w", path, err)
+		}
+		return "", nil
+	}
+	tmp, err := os.CreateTemp(out, ".failed-*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			path, err = "", fmt.Errorf("write %s: %w", filepath.Join(out, FailedName), err)
+		}
+	}()
+	bw := bufio.NewWriter(tmp)
+	w := csv.NewWriter(bw)
+	if err := w.Write(failedHeader); err != nil {
+		return "", err
+	}
+	for _, f := range failures {
+		if f.URL == "" {
+			continue
+		}
+		if err := w.Write([]string{f.URL, f.Reason, f.Source}); err != nil {
+			return "", err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return "", err
+	}
+	if err := bw.Flush(); err != nil {
+		return "", err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", err
+	}
+	if d, err := os.Open(out); err == nil {
+		_ = d.Sync() // make the rename durable where the system allows it
+		d.Close()
+	}
+	return path, nil
 }
 
 // readList calls fn for each URL of a list file ("-": stdin), skipping blank

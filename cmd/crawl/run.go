@@ -35,6 +35,7 @@ type options struct {
 	queue    string
 	quiet    bool
 	progress bool
+	csv      *pipeline.CSVReader // --csv, opened before the run; the run closes it
 }
 
 // run is the whole program: it parses args, runs the command and returns
@@ -112,22 +113,52 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 
 	get := &cobra.Command{
 		Use:   "get [flags] [URL...]",
-		Short: "Download URLs given on the command line or in a list file",
+		Short: "Download URLs given on the command line, in a list file or in a CSV file",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.cfg.Mode = pipeline.ModeGet
 			o.cfg.URLs = args
-			if len(args) == 0 && len(o.cfg.Lists) == 0 {
-				return errors.New("nothing to download: give URLs or --list FILE")
+			if len(args) == 0 && len(o.cfg.Lists) == 0 && o.cfg.CSV == "" {
+				return errors.New("nothing to download: give URLs, --list FILE or --csv FILE")
 			}
+			stdinUsers := 0
 			for _, l := range o.cfg.Lists {
+				if l == "-" {
+					stdinUsers++
+				}
 				if err := pipeline.CheckList(l); err != nil {
 					return err
 				}
+			}
+			if o.cfg.CSV == "-" {
+				stdinUsers++
+			}
+			if stdinUsers > 1 {
+				return errors.New("standard input (-) can be read only once: give it to one --list or --csv")
+			}
+			if o.cfg.CSV != "" {
+				in, err := pipeline.OpenCSV(pipeline.CSVOptions{
+					Path: o.cfg.CSV, URLCol: o.cfg.URLCol, NameCol: o.cfg.NameCol,
+					Encoding: o.cfg.CSVEncoding, Warn: stderr,
+				}, stdin)
+				if err != nil {
+					return err
+				}
+				o.csv = in
+				defer func() {
+					if o.csv != nil {
+						o.csv.Close()
+					}
+				}()
+				o.cfg.CSVHeader = in.Header()
 			}
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
 	get.Flags().StringArrayVar(&o.cfg.Lists, "list", nil, "file with one URL per line (# comments); - reads standard input")
+	get.Flags().StringVar(&o.cfg.CSV, "csv", "", "CSV file of URLs (a header row or none; UTF-8, UTF-16 or GBK); - reads standard input")
+	get.Flags().StringVar(&o.cfg.URLCol, "url-col", "", "the CSV column holding the URL: 1-based number or header name (default: the first column of URLs)")
+	get.Flags().StringVar(&o.cfg.NameCol, "name-col", "", "the CSV column to name each file after: <cell><ext> (number or header name)")
+	get.Flags().StringVar(&o.cfg.CSVEncoding, "csv-encoding", "", "force the CSV's encoding (gbk, gb18030, utf-8, utf-16le, ...; default: detected)")
 	addShared(get.Flags(), o)
 	root.AddCommand(get)
 	root.AddCommand(newDemo(stdin, stderr, code))
@@ -151,7 +182,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 
 func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.out, "out", "downloads", "where files go (created if missing)")
-	f.StringVar(&o.cfg.Name, "name", "{name}{ext}", "file path under --out: {name} {ext} {host} {page} {n} {title}; / makes folders")
+	f.StringVar(&o.cfg.Name, "name", "{name}{ext}", "file path under --out: {name} {ext} {host} {page} {n} {title} (with --csv also {1} {2}... and header names); / makes folders")
 	f.IntVar(&o.cfg.Workers, "workers", 10, "size of the download pool")
 	f.IntVar(&o.cfg.PerHost, "per-host", 4, "at most N requests at once to one host")
 	f.DurationVar(&o.cfg.Delay, "delay", 0, "at least this long between two requests to one host")
@@ -201,7 +232,9 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	}
 	defer startProfile("supervisor", stderr)()
 	bar := newProgress(stderr, o.quiet, o.progress)
-	res, err := pipeline.Run(ctx, &o.cfg, pipeline.Options{Stdin: stdin, Stderr: stderr, Progress: bar.update})
+	in := o.csv
+	o.csv = nil // the run closes it
+	res, err := pipeline.Run(ctx, &o.cfg, pipeline.Options{Stdin: stdin, Stderr: stderr, Progress: bar.update, CSV: in})
 	if err != nil {
 		var ue *pipeline.UsageError
 		if errors.As(err, &ue) {

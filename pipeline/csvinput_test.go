@@ -1,0 +1,439 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+
+	"crawl/store"
+)
+
+// readCSV reads every row of data with opt (Path "-", from data) and
+// returns the rows and what was reported.
+func readCSV(t *testing.T, data io.Reader, opt CSVOptions) ([]CSVRow, string) {
+	t.Helper()
+	var warn bytes.Buffer
+	opt.Path, opt.Warn = "-", &warn
+	c, err := OpenCSV(opt, data)
+	if err != nil {
+		t.Fatalf("OpenCSV: %v", err)
+	}
+	defer c.Close()
+	var rows []CSVRow
+	for {
+		row, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, warn.String()
+}
+
+func urls(rows []CSVRow) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.URL)
+	}
+	return out
+}
+
+func TestCSVRecords(t *testing.T) {
+	cases := []struct {
+		name  string
+		in    string
+		cells [][]string // cells of each row read
+		lines []int      // the line each starts on
+		warn  []string   // in what is reported, in order
+	}{
+		{
+			name:  "plain with header and CRLF",
+			in:    "id,name,url\r\n1,a,http://h/1.png\r\n2,b,http://h/2.png\r\n",
+			cells: [][]string{{"1", "a", "http://h/1.png"}, {"2", "b", "http://h/2.png"}},
+			lines: []int{2, 3},
+		},
+		{
+			name: "quoted commas, quotes and line breaks",
+			in: "id,name,url\n" +
+				"1,\"Smith, John\",http://h/1.png\n" +
+				"2,\"say \"\"hi\"\"\",\"http://h/2.png\"\n" +
+				"3,\"two\r\nlines\nthree\",http://h/3.png\n" +
+				"4, \"spaced\" ,http://h/4.png\n",
+			cells: [][]string{
+				{"1", "Smith, John", "http://h/1.png"},
+				{"2", `say "hi"`, "http://h/2.png"},
+				{"3", "two\nlines\nthree", "http://h/3.png"},
+				{"4", "spaced", "http://h/4.png"},
+			},
+			lines: []int{2, 3, 4, 7},
+		},
+		{
+			name:  "no final line break, trailing empty cell, bare quote",
+			in:    "1,5\" screen,http://h/1.png,\n2,b,http://h/2.png",
+			cells: [][]string{{"1", `5" screen`, "http://h/1.png", ""}, {"2", "b", "http://h/2.png"}},
+			lines: []int{1, 2},
+		},
+		{
+			name:  "quote never closed does not swallow the rows after it",
+			in:    "id,name,url\n1,\"broken,http://h/1.png\n2,b,http://h/2.png\n3,c,http://h/3.png\n",
+			cells: [][]string{{"2", "b", "http://h/2.png"}, {"3", "c", "http://h/3.png"}},
+			lines: []int{3, 4},
+			warn:  []string{"line 2: a quote opened on this line is never closed; row skipped"},
+		},
+		{
+			name: "quote never closed meets a later quote",
+			in:   "1,\"broken,http://h/1.png\n2,b,http://h/2.png\n3,\"c\",http://h/3.png\n",
+			cells: [][]string{
+				{"2", "b", "http://h/2.png"},
+				{"3", "c", "http://h/3.png"},
+			},
+			lines: []int{2, 3},
+			warn:  []string{"line 1: text after the closing quote of cell 2; row skipped"},
+		},
+		{
+			name:  "text after a closing quote",
+			in:    "1,\"a\"b,http://h/1.png\n2,b,http://h/2.png\n",
+			cells: [][]string{{"2", "b", "http://h/2.png"}},
+			lines: []int{2},
+			warn:  []string{"line 1: text after the closing quote of cell 2"},
+		},
+		{
+			name:  "blank lines and rows without a URL",
+			in:    "name,url\n\n,,\na,http://h/1.png\nb,www.example.com/2.png\nc,\n",
+			cells: [][]string{{"a", "http://h/1.png"}},
+			lines: []int{4},
+			warn:  []string{`line 5: column 2 is not an http(s) URL: "www.example.com/2.png"`, "line 6: column 2 is empty"},
+		},
+		{
+			name:  "semicolons",
+			in:    "id;name;url\n1;\"a;b\";http://h/1.png\n",
+			cells: [][]string{{"1", "a;b", "http://h/1.png"}},
+			lines: []int{2},
+		},
+		{
+			name:  "tabs",
+			in:    "id\tname\turl\n1\ta, b\thttp://h/1.png\n",
+			cells: [][]string{{"1", "a, b", "http://h/1.png"}},
+			lines: []int{2},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, warn := readCSV(t, strings.NewReader(tc.in), CSVOptions{})
+			var cells [][]string
+			var lines []int
+			for _, r := range rows {
+				cells = append(cells, r.Cells)
+				lines = append(lines, r.Line)
+			}
+			if !reflect.DeepEqual(cells, tc.cells) {
+				t.Errorf("cells %q, want %q", cells, tc.cells)
+			}
+			if !reflect.DeepEqual(lines, tc.lines) {
+				t.Errorf("lines %v, want %v", lines, tc.lines)
+			}
+			rest := warn
+			for _, w := range tc.warn {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Errorf("reported %q, want it to say %q", warn, w)
+					break
+				}
+				rest = rest[i+len(w):]
+			}
+			if len(tc.warn) == 0 && warn != "" {
+				t.Errorf("reported %q", warn)
+			}
+		})
+	}
+}
+
+// TestCSVUnclosedQuoteCap: a quote never closed in a big file is given up
+// at maxCSVRecord, and reading goes on at the next line.
+func TestCSVUnclosedQuoteCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("1,\"broken,http://h/0.png\n")
+	n := 0
+	for b.Len() < maxCSVRecord+maxCSVRecord/2 {
+		n++
+		b.WriteString("2,name,http://h/" + strings.Repeat("x", 100) + ".png\n")
+	}
+	rows, warn := readCSV(t, strings.NewReader(b.String()), CSVOptions{})
+	if len(rows) != n {
+		t.Errorf("%d rows, want %d", len(rows), n)
+	}
+	if !strings.Contains(warn, "line 1: a quote opened on this line is not closed within") {
+		t.Errorf("reported %q", warn)
+	}
+}
+
+func TestCSVLongLine(t *testing.T) {
+	in := "1,a,http://h/1.png\n2," + strings.Repeat("y", maxCSVRecord+10) + ",http://h/2.png\n3,c,http://h/3.png\n"
+	rows, warn := readCSV(t, strings.NewReader(in), CSVOptions{})
+	if got := urls(rows); !reflect.DeepEqual(got, []string{"http://h/1.png", "http://h/3.png"}) {
+		t.Errorf("urls %v", got)
+	}
+	if !strings.Contains(warn, "line 2: line longer than") {
+		t.Errorf("reported %q", warn)
+	}
+}
+
+func TestCSVEncodings(t *testing.T) {
+	const text = "编号,名字,链接\r\n1,张三,http://h/1.png\r\n2,\"李四, 王五\",http://h/2.png\r\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsv := "编号\t名字\t链接\r\n1\t张三\thttp://h/1.png\r\n2\t\"李四, 王五\"\thttp://h/2.png\r\n"
+	utf16le, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(tsv)
+	utf16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().String(text)
+	// An ASCII start longer than what OpenCSV looks at, then GBK.
+	asciiFirst, _ := simplifiedchinese.GBK.NewEncoder().String("id,name,url\n0,plain,http://h/0.png\n1,张三,http://h/1.png\n")
+	cases := []struct {
+		name  string
+		in    io.Reader
+		opt   CSVOptions
+		names []string
+	}{
+		{"utf-8", strings.NewReader(text), CSVOptions{NameCol: "2"}, []string{"张三", "李四, 王五"}},
+		{"utf-8 bom", strings.NewReader("\ufeff" + text), CSVOptions{URLCol: "链接", NameCol: "名字"}, []string{"张三", "李四, 王五"}},
+		{"gbk detected", strings.NewReader(gbk), CSVOptions{NameCol: "2"}, []string{"张三", "李四, 王五"}},
+		{"gbk forced", strings.NewReader(gbk), CSVOptions{NameCol: "名字", Encoding: "GBK"}, []string{"张三", "李四, 王五"}},
+		{"gbk after ascii", iotest.OneByteReader(strings.NewReader(asciiFirst)), CSVOptions{NameCol: "name"}, []string{"plain", "张三"}},
+		{"utf-16le bom tabs", strings.NewReader(utf16le), CSVOptions{NameCol: "名字", URLCol: "3"}, []string{"张三", "李四, 王五"}},
+		{"utf-16be bom", strings.NewReader(utf16be), CSVOptions{NameCol: "2"}, []string{"张三", "李四, 王五"}},
+		{"utf-16 forced", strings.NewReader(utf16le), CSVOptions{NameCol: "2", Encoding: "utf-16le"}, []string{"张三", "李四, 王五"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, warn := readCSV(t, tc.in, tc.opt)
+			var names []string
+			for _, r := range rows {
+				names = append(names, r.Name)
+			}
+			if !reflect.DeepEqual(names, tc.names) {
+				t.Errorf("names %q, want %q (reported %q)", names, tc.names, warn)
+			}
+			if warn != "" {
+				t.Errorf("reported %q", warn)
+			}
+		})
+	}
+}
+
+func TestCSVColumns(t *testing.T) {
+	const withHeader = "id,title,link,mirror\n1,One,http://h/1.png,http://m/1.png\n"
+	const headerless = "1,One,http://h/1.png,http://m/1.png\n"
+	cases := []struct {
+		name    string
+		in      string
+		opt     CSVOptions
+		url     string
+		rowName string
+		header  []string
+		bad     string // in the usage error
+	}{
+		{name: "first URL column", in: withHeader, url: "http://h/1.png", header: []string{"id", "title", "link", "mirror"}},
+		{name: "by name", in: withHeader, opt: CSVOptions{URLCol: "mirror", NameCol: "title"}, url: "http://m/1.png", rowName: "One", header: []string{"id", "title", "link", "mirror"}},
+		{name: "by name, any case", in: withHeader, opt: CSVOptions{URLCol: " Mirror "}, url: "http://m/1.png", header: []string{"id", "title", "link", "mirror"}},
+		{name: "by number", in: headerless, opt: CSVOptions{URLCol: "4", NameCol: "1"}, url: "http://m/1.png", rowName: "1"},
+		{name: "missing name", in: withHeader, opt: CSVOptions{URLCol: "url"}, bad: `--url-col "url": no such column in the header of standard input (columns: id, title, link, mirror)`},
+		{name: "missing name col", in: withHeader, opt: CSVOptions{NameCol: "名字"}, bad: `--name-col "名字": no such column`},
+		{name: "name without header", in: headerless, opt: CSVOptions{NameCol: "title"}, bad: "has no header row"},
+		{name: "name in empty file", in: "", opt: CSVOptions{NameCol: "title"}, bad: "is empty"},
+		{name: "column 0", in: withHeader, opt: CSVOptions{URLCol: "0"}, bad: "numbered from 1"},
+		{name: "unknown encoding", in: withHeader, opt: CSVOptions{Encoding: "klingon"}, bad: `--csv-encoding: unknown encoding "klingon"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := tc.opt
+			opt.Path = "-"
+			c, err := OpenCSV(opt, strings.NewReader(tc.in))
+			if tc.bad != "" {
+				var ue *UsageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.bad) {
+					t.Fatalf("OpenCSV: %v, want a usage error saying %q", err, tc.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if !reflect.DeepEqual(c.Header(), tc.header) {
+				t.Errorf("header %q, want %q", c.Header(), tc.header)
+			}
+			row, err := c.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.URL != tc.url || row.Name != tc.rowName {
+				t.Errorf("row %+v, want URL %s name %q", row, tc.url, tc.rowName)
+			}
+			if _, err := c.Next(); !errors.Is(err, io.EOF) {
+				t.Errorf("second Next: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenCSVFile(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenCSV(CSVOptions{Path: filepath.Join(dir, "none.csv")}, nil); err == nil || !strings.Contains(err.Error(), "none.csv") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := OpenCSV(CSVOptions{Path: dir}, nil); err == nil || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("folder: %v", err)
+	}
+}
+
+// TestFailedCSVRoundTrip: failed.csv is read back with its URLs, quoted
+// reasons and the sources the URLs first came from.
+func TestFailedCSVRoundTrip(t *testing.T) {
+	out := t.TempDir()
+	fails := []store.Failure{
+		{Queue: QueueDownload, URL: "http://h/a.png", Reason: "404 Not Found", Source: "in.csv"},
+		{Queue: QueueDownload, URL: "http://h/b,c.png", Reason: "body ended, \"early\"\nreally", Source: "http://h/page.html"},
+		{Queue: QueueDownload, URL: "", Reason: "decode task", Source: ""},
+	}
+	path, err := writeFailed(out, fails)
+	if err != nil || path != filepath.Join(out, "failed.csv") {
+		t.Fatalf("writeFailed = %q, %v", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, warn := readCSV(t, f, CSVOptions{})
+	f.Close()
+	if warn != "" {
+		t.Errorf("reported %q", warn)
+	}
+	if got := urls(rows); !reflect.DeepEqual(got, []string{"http://h/a.png", "http://h/b,c.png"}) {
+		t.Errorf("urls %q", got)
+	}
+	if len(rows) == 2 && (rows[0].Source != "in.csv" || rows[1].Source != "http://h/page.html") {
+		t.Errorf("sources %q %q", rows[0].Source, rows[1].Source)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".failed-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	// No failures: a stale failed.csv goes.
+	if path, err := writeFailed(out, nil); err != nil || path != "" {
+		t.Fatalf("writeFailed(nil) = %q, %v", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "failed.csv")); !os.IsNotExist(err) {
+		t.Errorf("stale failed.csv kept: %v", err)
+	}
+}
+
+func TestSniffDelimiter(t *testing.T) {
+	cases := map[string]byte{
+		"a,b,c":                    ',',
+		"a;b;c":                    ';',
+		"a;b,c":                    ',',
+		"a\tb\tc":                  '\t',
+		"1\tx\thttp://h/a,b,c.png": '\t',
+		`"a;b;c",d`:                ',',
+		"url":                      ',',
+	}
+	for in, want := range cases {
+		if got := sniffDelimiter(in); got != want {
+			t.Errorf("sniffDelimiter(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckTemplateCells(t *testing.T) {
+	header := []string{"id", "title", "name", "链接"}
+	cases := []struct {
+		tmpl   string
+		cells  bool
+		header []string
+		want   string
+		bad    string
+	}{
+		{tmpl: "{2}/{1}{ext}", cells: true, want: "{2}/{1}{ext}"},
+		{tmpl: "{title}-{id}{ext}", cells: true, header: header, want: "{2}-{1}{ext}"},
+		{tmpl: "{name}{ext}", cells: true, header: header, want: "{name}{ext}"},
+		{tmpl: "{链接}", cells: true, header: header, want: "{4}"},
+		{tmpl: "{title}", cells: true, want: "{title}"},
+		{tmpl: "{0}", cells: true, bad: "numbered from 1"},
+		{tmpl: "{missing}", cells: true, header: header, bad: "header names (id, title, name, 链接)"},
+		{tmpl: "{1}", cells: false, bad: "unknown field {1}"},
+		{tmpl: "{id}", cells: false, header: header, bad: "unknown field {id}"},
+	}
+	for _, tc := range cases {
+		got, err := checkTemplate(tc.tmpl, tc.cells, tc.header)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("checkTemplate(%q) = %q, %v; want an error saying %q", tc.tmpl, got, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("checkTemplate(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
+		}
+	}
+}
+
+func TestExpandNameCells(t *testing.T) {
+	ft := FileTask{URL: "http://h/p/a.png", N: 4, Name: "张三/李四", Cells: []string{"", "two\nlines", "c/d"}}
+	cases := map[string]string{
+		"{name}{ext}":       "张三_李四.png",
+		"{3}/{2}-{n}{ext}":  "c_d/two lines-4.png",
+		"{1}{9}x{ext}":      "x.png",
+		"{host}/{name}.bin": "h/张三_李四.bin",
+	}
+	for tmpl, want := range cases {
+		if got := expandName(tmpl, ft); got != want {
+			t.Errorf("expandName(%q) = %q, want %q", tmpl, got, want)
+		}
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "photo.PNG"}); got != "photo.png" {
+		t.Errorf("a name cell with the extension: %q", got)
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "  "}); got != "a.png" {
+		t.Errorf("an empty name cell: %q", got)
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/video", Name: "片"}); got != "片" {
+		t.Errorf("no extension in the URL: %q", got)
+	}
+	if got := rowCells([]string{"a", "b", "c", "d"}, []int{3, 1, 9}); !reflect.DeepEqual(got, []string{"a", "", "c"}) {
+		t.Errorf("rowCells = %q", got)
+	}
+}
+
+// TestFingerprintInputs: crawl get runs from other inputs are another
+// generation (so retrying failed.csv after an interrupted run tries its
+// failed URLs again); the same command resumes.
+func TestFingerprintInputs(t *testing.T) {
+	base := Config{Mode: ModeGet, Name: "{name}{ext}", CSV: "in.csv"}
+	same := base
+	other := base
+	other.CSV = "out/failed.csv"
+	urls := base
+	urls.URLs = []string{"http://h/a.png"}
+	if base.Fingerprint() != same.Fingerprint() {
+		t.Error("the same command has another fingerprint")
+	}
+	if base.Fingerprint() == other.Fingerprint() || base.Fingerprint() == urls.Fingerprint() {
+		t.Error("other inputs have the same fingerprint")
+	}
+	crawl := Config{Mode: ModeCrawl, Name: "{name}{ext}", CSV: "ignored.csv"}
+	if crawl.inputs() != "" {
+		t.Error("a site crawl's fingerprint depends on get's inputs")
+	}
+}
