@@ -31,6 +31,19 @@ func (d *Dir) WriteManifest(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
+	return d.WriteManifestOf(ctx, files, nil, "")
+}
+
+// WriteManifestOf writes ROOT/manifest.csv for the given files, as
+// WriteManifest does. With workers (one name per file) the manifest has a
+// seventh column, worker, naming who holds each file: the distributed
+// crawl's coordinator lists every file of the crawl, and takes the records
+// of files held by a worker other than local as they are, since they are
+// on another machine's disk.
+func (d *Dir) WriteManifestOf(ctx context.Context, files []File, workers []string, local string) (err error) {
+	if workers != nil && len(workers) != len(files) {
+		return fmt.Errorf("write manifest: %d workers for %d files", len(workers), len(files))
+	}
 	if err := os.MkdirAll(d.root, 0o755); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
@@ -48,12 +61,26 @@ func (d *Dir) WriteManifest(ctx context.Context) (err error) {
 
 	bw := bufio.NewWriterSize(tmp, 64<<10)
 	w := csv.NewWriter(bw)
-	if err := w.Write(manifestHeader); err != nil {
+	header := manifestHeader
+	if workers != nil {
+		header = append(header[:len(header):len(header)], "worker")
+	}
+	if err := w.Write(header); err != nil {
 		return err
 	}
-	for _, f := range files {
+	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		row := []string{f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source}
+		if workers != nil {
+			row = append(row, workers[i])
+			if workers[i] != local {
+				if err := w.Write(row); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		p, err := d.abs(f.Path)
 		if err != nil {
@@ -66,7 +93,6 @@ func (d *Dir) WriteManifest(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		row := []string{f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source}
 		if err := w.Write(row); err != nil {
 			return err
 		}

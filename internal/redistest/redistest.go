@@ -1,0 +1,110 @@
+// Package redistest starts a private, real redis-server for tests.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server started by a test.
+type Server struct {
+	URL  string // redis://127.0.0.1:PORT/0
+	Addr string
+}
+
+// Start starts a private redis-server (no persistence) on a free loopback
+// port in t.TempDir and stops it when t ends. A missing redis-server fails
+// the test: scripts/test.sh installs it.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is needed for the Redis backend tests (scripts/test.sh installs it): %v", err)
+	}
+	dir := t.TempDir()
+	var lastErr error
+	for range 5 {
+		port, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		var out bytes.Buffer
+		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no")
+		cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if err := waitRedis(addr, exited); err != nil {
+			cmd.Process.Kill()
+			<-exited
+			lastErr = fmt.Errorf("%w; output:\n%s", err, out.String())
+			continue // most likely the port was taken meanwhile
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+		return &Server{URL: "redis://" + addr + "/0", Addr: addr}
+	}
+	t.Fatalf("start redis-server: %v", lastErr)
+	return nil
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitRedis waits until the server at addr answers PING, or it exits.
+func waitRedis(addr string, exited <-chan error) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("redis-server exited: %v", err)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redis-server on %s does not answer: %w", addr, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncWriter serializes writes from the server's stdout and stderr.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
