@@ -16,7 +16,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A database written by a
 // newer version of the schema is refused rather than misread.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // busyTimeout is how long (ms) a connection waits for another process's
 // write lock before it gives up with SQLITE_BUSY.
@@ -37,7 +37,11 @@ const (
 // task the time it becomes due, for a leased one the time its lease runs out
 // (after which it may be leased again). Times are Unix nanoseconds.
 //
-// tasks_due serves Lease (queue, state, not_before) and Counts (covering);
+// counts holds the number of tasks per queue and state, kept by triggers,
+// so that Counts, which the supervisor asks several times a second, costs
+// the same for a million tasks as for ten.
+//
+// tasks_due serves Lease (queue, state, not_before);
 // tasks_key is the seen set; tasks_owner only indexes leased rows, so it
 // stays as small as the number of tasks in flight.
 //
@@ -89,6 +93,25 @@ CREATE TABLE IF NOT EXISTS taken (
 	leaf INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS counts (
+	queue TEXT    NOT NULL,
+	state INTEGER NOT NULL,
+	n     INTEGER NOT NULL,
+	PRIMARY KEY (queue, state)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS tasks_counted_ins AFTER INSERT ON tasks BEGIN
+	INSERT INTO counts(queue, state, n) VALUES (NEW.queue, NEW.state, 1)
+		ON CONFLICT(queue, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_counted_del AFTER DELETE ON tasks BEGIN
+	UPDATE counts SET n = n - 1 WHERE queue = OLD.queue AND state = OLD.state;
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_counted_upd AFTER UPDATE OF state ON tasks WHEN OLD.state <> NEW.state BEGIN
+	UPDATE counts SET n = n - 1 WHERE queue = OLD.queue AND state = OLD.state;
+	INSERT INTO counts(queue, state, n) VALUES (NEW.queue, NEW.state, 1)
+		ON CONFLICT(queue, state) DO UPDATE SET n = n + 1;
+END;
+
 CREATE TABLE IF NOT EXISTS name_hints (
 	fold TEXT PRIMARY KEY,
 	n    INTEGER NOT NULL
@@ -134,7 +157,7 @@ const (
 	sqlAddTaken   = `INSERT INTO taken(fold, leaf) VALUES (?, ?) ON CONFLICT(fold) DO NOTHING`
 	sqlGetHint    = `SELECT n FROM name_hints WHERE fold = ?`
 	sqlSetHint    = `INSERT INTO name_hints(fold, n) VALUES (?, ?) ON CONFLICT(fold) DO UPDATE SET n = excluded.n`
-	sqlCounts     = `SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`
+	sqlCounts     = `SELECT queue, state, n FROM counts WHERE n > 0`
 	sqlFailures   = `SELECT queue, url, reason, source FROM tasks WHERE state = 3 ORDER BY id`
 	sqlMeta       = `SELECT value FROM meta WHERE key = ?`
 	sqlFileByURL  = `SELECT url, path, bytes, sha256, content_type, source FROM files WHERE url = ?`
@@ -275,6 +298,14 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
+		}
+		if v < 2 {
+			// counts is kept by triggers from here on; fill it from a
+			// database written before it existed.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM counts;
+				INSERT INTO counts(queue, state, n) SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`); err != nil {
+				return err
+			}
 		}
 		if v < schemaVersion {
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))

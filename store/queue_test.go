@@ -548,3 +548,62 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("database not at %s: %v", odd, err)
 	}
 }
+
+// TestCountsKeptByTriggers checks the counts table against a count of the
+// tasks themselves after every kind of state change.
+func TestCountsKeptByTriggers(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	check := func(step string) {
+		t.Helper()
+		got, err := db.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		want := map[string]QueueCounts{}
+		for rows.Next() {
+			var q string
+			var st, n int
+			if err := rows.Scan(&q, &st, &n); err != nil {
+				t.Fatal(err)
+			}
+			c := want[q]
+			switch st {
+			case stateReady:
+				c.Ready = n
+			case stateLeased:
+				c.Leased = n
+			case stateDone:
+				c.Done = n
+			case stateFailed:
+				c.Failed = n
+			}
+			want[q] = c
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("after %s: Counts %v, tasks say %v", step, got, want)
+		}
+	}
+	var tasks []Task
+	for i := 0; i < 20; i++ {
+		tasks = append(tasks, Task{Queue: []string{"list", "download"}[i%2], Key: fmt.Sprint(i)})
+	}
+	db.Put(ctx, tasks...)
+	check("put")
+	leased, _ := db.Lease(ctx, "download", 6, "a", time.Minute)
+	check("lease")
+	db.Ack(ctx, leased[0].ID, Task{Queue: "download", Key: "new"})
+	db.AckFile(ctx, leased[1].ID, File{URL: "u", Path: "p"})
+	db.Retry(ctx, leased[2].ID, 0)
+	db.Fail(ctx, leased[3].ID, "u", "r", "s")
+	check("ack, retry, fail")
+	db.Release(ctx, "a")
+	check("release")
+	db.Restart(ctx, "download")
+	check("restart")
+}
