@@ -2,7 +2,12 @@ package parser
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/antchfx/htmlquery"
 )
 
 // benchPage is a GBK listing page of about 100 KB without any declaration,
@@ -49,5 +54,155 @@ func BenchmarkURLs(b *testing.B) {
 				s.URLs(doc)
 			}
 		})
+	}
+}
+
+// detailSize is the size of the benchmark's detail page in GBK.
+const detailSize = 100 << 10
+
+// detailSource is a detail page of a legacy Chinese movie site, in UTF-8
+// source form, that is detailSize bytes (give or take a block) in GBK, its
+// charset only in a <meta http-equiv>: a long description with a still
+// after every paragraph.
+func detailSource() string {
+	var b strings.Builder
+	b.WriteString(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />
+<title>2024年剧情片《朱镕基与王堃》HD国语中字 - 电影天堂</title>
+<meta name="keywords" content="电影,下载,高清,朱镕基,王堃" />
+<link href="/css/index.css" rel="stylesheet" type="text/css" />
+<script type="text/javascript" src="/js/common.js"></script>
+</head>
+<body>
+<div id="header"><a href="/"><img src="/images/logo.gif" alt="电影天堂" /></a></div>
+<div class="co_area2"><div class="title_all"><h1><font color=#07519a>2024年剧情片《朱镕基与王堃》HD国语中字</font></h1></div>
+<div class="co_content8"><ul>
+<div id="Zoom"><span style="FONT-SIZE: 12px"><td>
+`)
+	const tail = `</td></span></div></ul></div></div>
+<div class="footer">Copyright &copy; 2024 电影天堂 All Rights Reserved <a href="http://www.miibeian.gov.cn/">京ICP备12345678号</a></div>
+</body>
+</html>
+`
+	size := gbkLen(b.String()) + gbkLen(tail)
+	for i := 0; size < detailSize; i++ {
+		block := fmt.Sprintf(`<p>◎译　　名　朱镕基与王堃 第%d段<br />◎片　　名　影片介绍<br />◎年　　代　2024<br />`, i) +
+			textGBK + textGBK + "<br /></p>\n" +
+			fmt.Sprintf(`<p><img border="0" src="https://img.example.cn/poster/2024/%d.jpg" alt="剧照%d" /></p>`+"\n", i, i)
+		b.WriteString(block)
+		size += gbkLen(block)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// gbkLen is the length of s in GBK: ASCII is one byte, every character
+// here is two.
+func gbkLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < 0x80 {
+			n++
+		} else {
+			n += 2
+		}
+	}
+	return n
+}
+
+const detailImages = `//div[@id="Zoom"]//img/@src`
+
+// BenchmarkDetailGBK is what the parse stage does with a detail page: detect
+// and decode GBK, parse, take the image URLs and the title.
+func BenchmarkDetailGBK(b *testing.B) {
+	body := encode(b, "gbk", detailSource())
+	sel := mustCompile(b, detailImages)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		doc, err := Parse("http://www.example.cn/html/gndy/dyzz/20240101/1.html", body, "text/html", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(sel.URLs(doc)) == 0 || doc.Title() == "" {
+			b.Fatal("nothing extracted")
+		}
+	}
+}
+
+// BenchmarkDetailHtmlquery is the floor: htmlquery.Parse and QueryAll on the
+// same page already in UTF-8.
+func BenchmarkDetailHtmlquery(b *testing.B) {
+	src := []byte(detailSource())
+	b.SetBytes(int64(len(encode(b, "gbk", string(src)))))
+	b.ReportAllocs()
+	for b.Loop() {
+		doc, err := htmlquery.Parse(bytes.NewReader(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		nodes, err := htmlquery.QueryAll(doc, detailImages)
+		if err != nil || len(nodes) == 0 {
+			b.Fatal("nothing extracted", err)
+		}
+	}
+}
+
+// BenchmarkDetailOverhead runs both of the above in turns, one page each
+// per iteration, and reports their times and our overhead over the bare
+// parse: on a busy machine the two separate benchmarks drift apart, turns
+// keep the comparison fair.
+func BenchmarkDetailOverhead(b *testing.B) {
+	body := encode(b, "gbk", detailSource())
+	src := []byte(detailSource())
+	sel := mustCompile(b, detailImages)
+	var ours, bare time.Duration
+	for b.Loop() {
+		start := time.Now()
+		doc, err := Parse("http://www.example.cn/html/gndy/dyzz/20240101/1.html", body, "text/html", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(sel.URLs(doc)) == 0 || doc.Title() == "" {
+			b.Fatal("nothing extracted")
+		}
+		mid := time.Now()
+		root, err := htmlquery.Parse(bytes.NewReader(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if nodes, err := htmlquery.QueryAll(root, detailImages); err != nil || len(nodes) == 0 {
+			b.Fatal("nothing extracted", err)
+		}
+		ours += mid.Sub(start)
+		bare += time.Since(mid)
+	}
+	b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "crawl-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "htmlquery-ns/op")
+	b.ReportMetric(100*(float64(ours)/float64(bare)-1), "overhead-%")
+}
+
+// TestDetailPage checks the benchmark's page: about detailSize bytes of
+// GBK that decode to the UTF-8 the bare benchmark parses.
+func TestDetailPage(t *testing.T) {
+	src := detailSource()
+	body := encode(t, "gbk", src)
+	if len(body) < detailSize || len(body) > detailSize+2<<10 {
+		t.Errorf("detail page is %d bytes of GBK, want about %d", len(body), detailSize)
+	}
+	if d, err := detect(body, "text/html", ""); err != nil || string(d.text) != src {
+		t.Errorf("the GBK page does not decode to its UTF-8 source (%v)", err)
+	}
+	doc, err := Parse("http://www.example.cn/html/gndy/dyzz/20240101/1.html", body, "text/html", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Encoding != "gb18030" || doc.Title() != "2024年剧情片《朱镕基与王堃》HD国语中字 - 电影天堂" {
+		t.Errorf("encoding %s, title %q", doc.Encoding, doc.Title())
+	}
+	if n := len(mustCompile(t, detailImages).URLs(doc)); n < 100 {
+		t.Errorf("%d images", n)
 	}
 }

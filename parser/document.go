@@ -3,11 +3,14 @@ package parser
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+	"golang.org/x/net/idna"
 	"golang.org/x/text/encoding"
 )
 
@@ -131,17 +134,133 @@ func collapse(s string) string {
 // are dropped, as is the fragment. As in browsers, backslashes before the
 // query are slashes, a '%' not followed by two hex digits stands for itself,
 // non-ASCII in the path is percent-encoded as UTF-8 and non-ASCII in the
-// query is percent-encoded in the page's encoding.
+// query is percent-encoded in the page's encoding. The result is normalised
+// as browsers serialise URLs (lower-case scheme and host, international
+// host names in punycode, no default port, "/" for an empty path), so that
+// equal URLs are equal strings.
 func (d *Document) Resolve(ref string) (string, bool) {
 	base := d.Base
 	if base == nil {
 		base = d.URL
+	}
+	if s, ok := quickResolve(base, ref); ok {
+		return s, true
 	}
 	u, ok := d.resolve(base, ref)
 	if !ok {
 		return "", false
 	}
 	return u.String(), true
+}
+
+// quickResolve resolves, without parsing, the references most pages are
+// made of and that need none of resolve's work: an absolute http(s) URL,
+// or one from the root ("/img/a.jpg") or protocol-relative, whose host is
+// in lower case without a port and whose path and query hold only
+// characters that are never escaped, no dot segments and no fragment. It
+// reports false for anything else; what it gives is what resolve gives.
+func quickResolve(base *url.URL, ref string) (string, bool) {
+	var (
+		rest      string // what follows the scheme, or the reference
+		authority bool   // rest starts with a host
+	)
+	switch {
+	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
+		_, rest, _ = strings.Cut(ref, "//")
+		authority = true
+	case strings.HasPrefix(ref, "//"):
+		rest, authority = ref[2:], true
+	case strings.HasPrefix(ref, "/"):
+		rest = ref
+	default:
+		return "", false
+	}
+	if authority {
+		// A plain lower-case host, then the path.
+		i := 0
+		for i < len(rest) && (rest[i] >= 'a' && rest[i] <= 'z' || rest[i] >= '0' && rest[i] <= '9' || rest[i] == '-' || rest[i] == '.') {
+			i++
+		}
+		if i == 0 || i == len(rest) || rest[i] != '/' {
+			return "", false
+		}
+		rest = rest[i:]
+	}
+	var prefix string
+	if ref[0] == '/' {
+		// The scheme, and for a path from the root the authority, of base.
+		if base == nil || (base.Scheme != "http" && base.Scheme != "https") || base.User != nil || base.Opaque != "" || !plainHost(base) {
+			return "", false
+		}
+		prefix = base.Scheme + ":"
+		if !authority {
+			prefix += "//" + base.Host
+		}
+	}
+	if !plainPathQuery(rest) {
+		return "", false
+	}
+	return prefix + ref, true
+}
+
+// plainHost reports whether u's host is already normalised and plain: a
+// lower-case name without a port.
+func plainHost(u *url.URL) bool {
+	h := u.Host
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainURLByte marks the bytes a path or query holds as they are:
+// letters, digits and "-_~!$&()*+,;=:@".
+var plainURLByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-_~!$&()*+,;=:@", byte(c)) >= 0
+	}
+	return t
+}()
+
+// plainPathQuery reports whether s, a path from the root with an optional
+// query, is written as resolve would write it: letters, digits and
+// "-._~!$&()*+,;=:@/" only ("?" too in the query, "%" only before two hex
+// digits), and no "." or ".." segment.
+func plainPathQuery(s string) bool {
+	inQuery := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case plainURLByte[c]:
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+		case c == '?':
+			inQuery = true
+		case c == '/':
+			if !inQuery && i+1 < len(s) && s[i+1] == '.' {
+				// "/." or "/.." as a whole segment is a dot segment.
+				j := i + 2
+				if j < len(s) && s[j] == '.' {
+					j++
+				}
+				if j == len(s) || s[j] == '/' || s[j] == '?' {
+					return false
+				}
+			}
+		case c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Document) resolve(base *url.URL, ref string) (*url.URL, bool) {
@@ -163,9 +282,98 @@ func (d *Document) resolve(base *url.URL, ref string) (*url.URL, bool) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return nil, false
 	}
+	if !normalize(u) {
+		return nil, false
+	}
 	u.Fragment, u.RawFragment = "", ""
 	u.RawQuery = encodeQuery(u.RawQuery, d.queryEncoding())
 	return u, true
+}
+
+// idnaProfile is the URL Standard's "domain to ASCII" (UTS #46,
+// nontransitional, without the STD3 and hyphen rules browsers leave off).
+var idnaProfile = idna.New(
+	idna.MapForLookup(),
+	idna.Transitional(false),
+	idna.StrictDomainName(false),
+	idna.CheckHyphens(false),
+	idna.CheckJoiners(true),
+	idna.BidiRule(),
+	idna.VerifyDNSLength(false),
+)
+
+// normalize writes u the way browsers serialise an http(s) URL, so that
+// equal URLs are equal strings: the host in lower case (an international
+// name in punycode), a default or empty port dropped, leading zeros of a
+// port dropped, an empty path written "/". It reports false for a URL that
+// cannot be fetched: no host, a host name that is not one (characters no
+// host name holds, an international name browsers reject), or a port
+// beyond 65535.
+func normalize(u *url.URL) bool {
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		return false
+	}
+	if strings.HasPrefix(u.Host, "[") { // IPv6, checked by url.Parse
+		host = "[" + strings.ToLower(host) + "]"
+	} else {
+		if isASCII(host) {
+			host = strings.ToLower(host)
+		} else if a, err := idnaProfile.ToASCII(host); err == nil {
+			host = a
+		} else {
+			return false
+		}
+		if !isHostName(host) {
+			return false
+		}
+	}
+	if port = strings.TrimLeft(port, "0"); port == "" && u.Port() != "" {
+		port = "0"
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n > 65535 {
+			return false
+		}
+		if (u.Scheme == "http" && n == 80) || (u.Scheme == "https" && n == 443) {
+			port = ""
+		}
+	}
+	u.Host = host
+	if port != "" {
+		u.Host += ":" + port
+	}
+	if u.Path == "" {
+		u.Path, u.RawPath = "/", ""
+	}
+	return true
+}
+
+// isHostName reports whether s, in lower case, is made of what a host
+// name (or an IPv4 address) holds: letters, digits and the unreserved and
+// sub-delimiter characters of RFC 3986 ("-", ".", "_", "~", "!", "$", ...).
+func isHostName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanRef does what the URL Standard's parser does before Go's sees the

@@ -79,10 +79,11 @@ func DetectEncoding(body []byte, contentType, forced string) (name string, how s
 // detection is the outcome of detect: the encoding, how it was found and
 // the body decoded with it.
 type detection struct {
-	enc  encoding.Encoding
-	name string
-	how  string
-	text []byte
+	enc   encoding.Encoding
+	name  string
+	how   string
+	text  []byte
+	clean bool // text is known to hold no U+FFFD without counting
 }
 
 func detect(body []byte, contentType, forced string) (detection, error) {
@@ -106,17 +107,20 @@ func detect(body []byte, contentType, forced string) (detection, error) {
 			return declared(enc, name, howMeta, body)
 		}
 	}
-	enc, name := guess(body)
+	enc, name, text := guess(body)
+	if text != nil {
+		return detection{enc: enc, name: name, how: howGuess, text: text}, nil
+	}
 	return finish(enc, name, howGuess, body)
 }
 
 // finish decodes body with enc.
 func finish(enc encoding.Encoding, name, how string, body []byte) (detection, error) {
-	text, err := decode(enc, name, body)
+	text, clean, err := decode(enc, name, body)
 	if err != nil {
 		return detection{}, err
 	}
-	return detection{enc: enc, name: name, how: how, text: text}, nil
+	return detection{enc: enc, name: name, how: how, text: text, clean: clean}, nil
 }
 
 // declared decodes body with a label the page declared, unless the label
@@ -141,7 +145,7 @@ func declared(enc encoding.Encoding, name, how string, body []byte) (detection, 
 			return d, nil
 		}
 		bad = bytes.Count(d.text, []byte("\uFFFD")) - bytes.Count(body, []byte("\uFFFD"))
-	} else {
+	} else if !d.clean {
 		bad = bytes.Count(d.text, []byte("\uFFFD"))
 	}
 	// windows-1252 decodes anything without errors, so a page declaring it
@@ -175,16 +179,21 @@ func multiByteRunes(b []byte, limit int) int {
 	return n
 }
 
-// decode converts body to UTF-8; invalid sequences become U+FFFD.
-func decode(enc encoding.Encoding, name string, body []byte) ([]byte, error) {
+// decode converts body to UTF-8; invalid sequences become U+FFFD. clean
+// reports that the text is known to hold no U+FFFD (false: it may).
+func decode(enc encoding.Encoding, name string, body []byte) (text []byte, clean bool, err error) {
 	if name == nameUTF8 && utf8.Valid(body) {
-		return body, nil
+		return body, false, nil
 	}
-	text, err := enc.NewDecoder().Bytes(body)
+	if table, ok := dbcsTables[name]; ok {
+		text, clean = table().decode(body)
+		return text, clean, nil
+	}
+	text, err = enc.NewDecoder().Bytes(body)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", name, err)
+		return nil, false, fmt.Errorf("decode %s: %w", name, err)
 	}
-	return text, nil
+	return text, false, nil
 }
 
 // sniffBOM recognises the byte order marks of UTF-8, UTF-16BE and UTF-16LE

@@ -47,23 +47,28 @@ const minPlausible = 0.3
 
 // guess picks the encoding of an undeclared body: valid UTF-8 (pure ASCII
 // included) is UTF-8, 7-bit text with ISO-2022-JP escapes is ISO-2022-JP,
-// anything else goes to the candidate with the best score.
-func guess(body []byte) (encoding.Encoding, string) {
+// anything else goes to the candidate with the best score. When the whole
+// body was scored, text is the body decoded with the winner (nil
+// otherwise), so that it is not decoded twice.
+func guess(body []byte) (enc encoding.Encoding, name string, text []byte) {
 	if utf8.Valid(body) {
 		if looksISO2022JP(body) {
-			return japanese.ISO2022JP, "iso-2022-jp"
+			return japanese.ISO2022JP, "iso-2022-jp", nil
 		}
-		return unicode.UTF8, nameUTF8
+		return unicode.UTF8, nameUTF8, nil
 	}
 	sample := sampleOf(body)
 	best, bestScore := 0, -1e9
 	for i, c := range candidates {
-		s, _ := scoreAs(sample, c)
+		s, _, t := scoreText(sample, c)
 		if s > bestScore {
-			best, bestScore = i, s
+			best, bestScore, text = i, s, t
 		}
 	}
-	return candidates[best].enc, candidates[best].name
+	if len(sample) != len(body) {
+		text = nil
+	}
+	return candidates[best].enc, candidates[best].name, text
 }
 
 // betterThan looks for a candidate other than the declared one that decodes
@@ -122,13 +127,20 @@ func sampleOf(body []byte) []byte {
 // decoding error (U+FFFD) costing three characters. It also returns the
 // number of errors.
 func scoreAs(sample []byte, c candidate) (float64, int) {
-	text, err := c.enc.NewDecoder().Bytes(sample)
+	s, errs, _ := scoreText(sample, c)
+	return s, errs
+}
+
+// scoreText is scoreAs that also returns the decoded sample.
+func scoreText(sample []byte, c candidate) (score float64, errs int, decoded []byte) {
+	decoded, _, err := decode(c.enc, c.name, sample)
 	if err != nil {
-		return -1e9, len(sample)
+		return -1e9, len(sample), nil
 	}
+	text := decoded
 	var (
 		good    float64
-		n, errs int
+		n       int
 		run     int // length of the current run of non-ASCII runes (windows-1252)
 		runGood float64
 	)
@@ -166,16 +178,16 @@ func scoreAs(sample []byte, c candidate) (float64, int) {
 	}
 	endRun()
 	if n+errs == 0 {
-		return 0, 0
+		return 0, 0, decoded
 	}
-	return (good - 3*float64(errs)) / float64(n+errs), errs
+	return (good - 3*float64(errs)) / float64(n+errs), errs, decoded
 }
 
 // cjkWeight is how typical r is of text in lang.
 func cjkWeight(r rune, lang language) float64 {
 	switch {
 	case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3400 && r <= 0x4DBF:
-		if commonHan[r] {
+		if commonHan.has(r) {
 			if lang == langKorean {
 				return 0.5
 			}
@@ -194,7 +206,7 @@ func cjkWeight(r rune, lang language) float64 {
 		if lang != langKorean {
 			return 0
 		}
-		if commonHangul[r] {
+		if commonHangul.has(r) {
 			return 1
 		}
 		return 0.3
@@ -226,12 +238,24 @@ var (
 	commonHangul = runeSet(commonHangulText)
 )
 
-func runeSet(s string) map[rune]bool {
-	m := make(map[rune]bool, len(s)/3)
+// bmpSet is a set of characters of the Basic Multilingual Plane, one bit
+// each: scoring looks up every character of a page, and a map costs a hash
+// each time.
+type bmpSet [0x10000 / 64]uint64
+
+func runeSet(s string) *bmpSet {
+	var b bmpSet
 	for _, r := range s {
-		m[r] = true
+		if r < 0x10000 {
+			b[r>>6] |= 1 << (r & 63)
+		}
 	}
-	return m
+	return &b
+}
+
+// has reports whether r is in the set.
+func (b *bmpSet) has(r rune) bool {
+	return r >= 0 && r < 0x10000 && b[r>>6]&(1<<(r&63)) != 0
 }
 
 // commonSimplified holds about the 500 most frequent Chinese characters (in

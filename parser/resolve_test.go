@@ -44,6 +44,25 @@ func TestResolve(t *testing.T) {
 		{"non-ascii path gbk page", gbkDoc, "/图片/美女.jpg", "https://www.example.cn/%E5%9B%BE%E7%89%87/%E7%BE%8E%E5%A5%B3.jpg", true},
 		{"non-ascii query gbk page", gbkDoc, "/s?q=美女&n=镕", "https://www.example.cn/s?q=%C3%C0%C5%AE&n=%E9F", true},
 		{"query quotes and brackets", utf8Doc, `/s?a="<x>"&b='y'`, "http://www.example.com/s?a=%22%3Cx%3E%22&b=%27y%27", true},
+		{"host case", utf8Doc, "HTTP://WWW.Example.COM/A.jpg", "http://www.example.com/A.jpg", true},
+		{"default port http", utf8Doc, "http://www.example.com:80/a.jpg", "http://www.example.com/a.jpg", true},
+		{"default port https", utf8Doc, "https://www.example.com:443/a.jpg", "https://www.example.com/a.jpg", true},
+		{"other scheme's default port kept", utf8Doc, "https://www.example.com:80/a.jpg", "https://www.example.com:80/a.jpg", true},
+		{"port leading zeros", utf8Doc, "http://www.example.com:0080/a.jpg", "http://www.example.com/a.jpg", true},
+		{"port kept", utf8Doc, "http://www.example.com:8080/a.jpg", "http://www.example.com:8080/a.jpg", true},
+		{"empty port", utf8Doc, "http://www.example.com:/a.jpg", "http://www.example.com/a.jpg", true},
+		{"port out of range", utf8Doc, "http://www.example.com:65536/a.jpg", "", false},
+		{"empty path", utf8Doc, "http://WWW.example.com", "http://www.example.com/", true},
+		{"empty path with query", utf8Doc, "http://www.example.com?q=1", "http://www.example.com/?q=1", true},
+		{"ipv6", utf8Doc, "http://[::1]:80/a.jpg", "http://[::1]/a.jpg", true},
+		{"international host", utf8Doc, "http://例子.中国/图.jpg", "http://xn--fsqu00a.xn--fiqs8s/%E5%9B%BE.jpg", true},
+		{"international host upper case", utf8Doc, "http://BÜCHER.example/", "http://xn--bcher-kva.example/", true},
+		{"relative keeps the page's port", gbkDoc, "/a.jpg", "https://www.example.cn/a.jpg", true},
+		{"quote in host (fuzz)", utf8Doc, "http://000\"0000000000000", "", false},
+		{"bracket in host", utf8Doc, "http://a<b.example/", "", false},
+		{"colons for a host (fuzz)", utf8Doc, "http://::", "", false},
+		{"underscore in host", utf8Doc, "http://my_host.Example.com/", "http://my_host.example.com/", true},
+		{"international host browsers reject", utf8Doc, "http://a\u00adb\u200d.example/", "", false},
 		{"empty", utf8Doc, "", "", false},
 		{"blank", utf8Doc, "   ", "", false},
 		{"fragment only", utf8Doc, "#top", "", false},
@@ -169,5 +188,92 @@ func TestParseDeepNesting(t *testing.T) {
 	}
 	if got := mustCompile(t, "css:div.d a").URLs(doc); len(got) != 1 {
 		t.Errorf("css URLs = %q", got)
+	}
+}
+
+// TestURLsDeduplicateNormalised: URLs that differ only in how they are
+// written (scheme and host case, default port, fragment, ../) are one URL.
+func TestURLsDeduplicateNormalised(t *testing.T) {
+	doc, err := Parse("HTTP://WWW.Example.COM:80/dir/page.html", []byte(`<div>
+<a href="http://www.example.com/a.jpg">1</a>
+<a href="HTTP://WWW.EXAMPLE.COM:80/a.jpg">2</a>
+<a href="//www.example.com:080/a.jpg#big">3</a>
+<a href="../a.jpg">4</a>
+<a href="/a.jpg">5</a>
+<a href="https://www.example.com:443/a.jpg">6</a>
+<a href="https://WWW.example.com/a.jpg">7</a>
+<a href="http://www.example.com:8080/a.jpg">8</a>
+<a href="http://www.example.com">9</a>
+<a href="HTTP://www.example.com:80/">10</a>
+</div>`), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"http://www.example.com/a.jpg",
+		"https://www.example.com/a.jpg",
+		"http://www.example.com:8080/a.jpg",
+		"http://www.example.com/",
+	}
+	for _, expr := range []string{"//a/@href", "css:a"} {
+		if got := mustCompile(t, expr).URLs(doc); !reflect.DeepEqual(got, want) {
+			t.Errorf("URLs(%q) = %q, want %q", expr, got, want)
+		}
+	}
+}
+
+// TestQuickResolve: the parse-free path takes the plain references and
+// gives what the full resolution gives; everything else goes the long way.
+func TestQuickResolve(t *testing.T) {
+	doc, err := Parse("https://www.example.com/dir/page.html", nil, "", "gbk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper, err := Parse("HTTP://WWW.Example.COM:80/dir/", nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		doc   *Document
+		ref   string
+		quick bool
+	}{
+		{doc, "https://img.example.cn/poster/2024/17.jpg", true},
+		{doc, "http://img.example.cn/a/b.jpg?w=200&h=100", true},
+		{doc, "/img/a.jpg", true},
+		{doc, "//cdn.example.net/x/y.jpg", true},
+		{doc, "/img/%E5%9B%BE.jpg?q=%B5%E7", true},
+		{doc, "/a/b.c/..d/.e", true},
+		{doc, "/", true},
+		{doc, "img/a.jpg", false},
+		{doc, "../a.jpg", false},
+		{doc, "/a/./b.jpg", false},
+		{doc, "/a/../b.jpg", false},
+		{doc, "/a/..", false},
+		{doc, "/a.jpg#top", false},
+		{doc, "/a b.jpg", false},
+		{doc, "/a.jpg?q=美女", false},
+		{doc, "/100%.jpg", false},
+		{doc, "HTTP://img.example.cn/a.jpg", false},
+		{doc, "http://IMG.example.cn/a.jpg", false},
+		{doc, "http://img.example.cn:80/a.jpg", false},
+		{doc, "http://img.example.cn", false},
+		{doc, "http://img.example.cn?x", false},
+		{doc, "http://", false}, // fuzz
+		{doc, "//", false},
+		{doc, " /a.jpg", false},
+		{doc, `\a.jpg`, false},
+		{upper, "/img/a.jpg", false}, // the page URL is not normalised yet
+		{upper, "//cdn.example.net/a.jpg", false},
+	}
+	for _, tt := range tests {
+		q, ok := quickResolve(tt.doc.Base, tt.ref)
+		if ok != tt.quick {
+			t.Errorf("quickResolve(%q) = %q, %v; want quick %v", tt.ref, q, ok, tt.quick)
+		}
+		u, slowOK := tt.doc.resolve(tt.doc.Base, tt.ref)
+		if ok && (!slowOK || u.String() != q) {
+			t.Errorf("quickResolve(%q) = %q, resolve gives %v, %v", tt.ref, q, u, slowOK)
+		}
 	}
 }

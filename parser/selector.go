@@ -43,7 +43,11 @@ var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
 // selecting attributes ("//img/@src") yields their values; one selecting
 // elements yields href/src like CSS; one selecting text yields the text; one
 // computing a string, number or boolean ("string(//h1)") yields that value.
-// An invalid expression is an error naming it.
+// A selected srcset attribute (srcset, data-srcset, data-lazy-srcset,
+// imagesrcset: "//img/@srcset", "css:img@data-srcset") yields the URL of its
+// largest candidate, by "w" descriptor, else by "x" density; so does an
+// <img> or <source> element that has a srcset but no src. An invalid
+// expression is an error naming it.
 func Compile(expr string) (*Selector, error) {
 	src := strings.TrimSpace(expr)
 	if src == "" {
@@ -138,6 +142,9 @@ func (s *Selector) cssValues(doc *Document, text bool, limit int) []string {
 		switch {
 		case s.attr != "":
 			v, _ = attr(n, s.attr)
+			if !text && isSrcsetAttr(s.attr) {
+				v = largestCandidate(v)
+			}
 		case text:
 			v = textContent(n)
 		default:
@@ -188,6 +195,9 @@ func (s *Selector) xpathValues(doc *Document, text bool, limit int) (out []strin
 			case xpath.AttributeNode:
 				h.val = nav.Value()
 				h.attr = attrIndex(n, nav.LocalName())
+				if !text && isSrcsetAttr(nav.LocalName()) {
+					h.val = largestCandidate(h.val)
+				}
 			case xpath.ElementNode:
 				if text {
 					h.val = textContent(n)
@@ -245,9 +255,29 @@ func attrIndex(n *html.Node, key string) int {
 }
 
 // inDocumentOrder sorts hits into document order unless they already are in
-// it (the XPath engine does not promise that for unions).
+// it (the XPath engine does not promise that for unions). Checking the order
+// costs a walk up from each pair of neighbours; only hits out of order pay
+// for numbering the whole tree.
 func inDocumentOrder(root *html.Node, hits []hit) {
 	if len(hits) < 2 {
+		return
+	}
+	sorted := true
+	for k := 1; k < len(hits); k++ {
+		a, b := hits[k-1], hits[k]
+		if a.node == b.node {
+			if b.attr < a.attr {
+				sorted = false
+				break
+			}
+			continue
+		}
+		if !precedes(a.node, b.node) {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
 		return
 	}
 	pos := make(map[*html.Node]int)
@@ -267,16 +297,50 @@ func inDocumentOrder(root *html.Node, hits []hit) {
 		}
 		return a.attr < b.attr
 	}
-	sorted := true
-	for k := 1; k < len(hits); k++ {
-		if less(hits[k], hits[k-1]) {
-			sorted = false
-			break
+	sort.SliceStable(hits, func(a, b int) bool { return less(hits[a], hits[b]) })
+}
+
+// precedes reports whether a comes before b in document order (a != b): an
+// ancestor precedes its descendants, and of two nodes in different
+// branches the one whose branch comes first among the siblings where the
+// branches meet. Nodes of different trees are reported as not in order.
+func precedes(a, b *html.Node) bool {
+	da, db := depth(a), depth(b)
+	for db > da { // b below a: a precedes b if it is b's ancestor
+		if b.Parent == a {
+			return true
+		}
+		b, db = b.Parent, db-1
+	}
+	for da > db { // a below b: b is a's ancestor, or they branch higher up
+		if a.Parent == b {
+			return false
+		}
+		a, da = a.Parent, da-1
+	}
+	if a == b {
+		return false
+	}
+	for a.Parent != b.Parent {
+		a, b = a.Parent, b.Parent
+		if a == nil || b == nil {
+			return false
 		}
 	}
-	if !sorted {
-		sort.SliceStable(hits, func(a, b int) bool { return less(hits[a], hits[b]) })
+	for n := a.NextSibling; n != nil; n = n.NextSibling {
+		if n == b {
+			return true
+		}
 	}
+	return false
+}
+
+func depth(n *html.Node) int {
+	d := 0
+	for ; n.Parent != nil; n = n.Parent {
+		d++
+	}
+	return d
 }
 
 // linkAttr is the value an element stands for as a link: href of a, area,
@@ -289,7 +353,16 @@ func linkAttr(n *html.Node) (string, bool) {
 	switch n.DataAtom {
 	case atom.A, atom.Area, atom.Link, atom.Base:
 		return attr(n, "href")
-	case atom.Img, atom.Video, atom.Audio, atom.Source, atom.Iframe, atom.Frame,
+	case atom.Img, atom.Source:
+		// <source> in <picture>, and some <img>, have only a srcset.
+		if v, ok := attr(n, "src"); ok && strings.TrimSpace(v) != "" {
+			return v, true
+		}
+		if v, ok := attr(n, "srcset"); ok {
+			return largestCandidate(v), true
+		}
+		return attr(n, "src")
+	case atom.Video, atom.Audio, atom.Iframe, atom.Frame,
 		atom.Embed, atom.Script, atom.Track, atom.Input:
 		return attr(n, "src")
 	case atom.Object:
