@@ -27,3 +27,19 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
+
+# Every fuzz target, a short budget each (FUZZTIME=0 skips them). Their
+# seed corpora already ran above as ordinary tests; this looks further.
+fuzztime=${FUZZTIME:-3s}
+if [ "$fuzztime" != 0 ]; then
+  for pkg in ./parser ./store; do
+    for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$pkg"/*_test.go | sed 's/^func //'); do
+      if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1); then
+        printf '%s\n' "$out" | tail -40 >&2
+        echo "test.sh: fuzzing $target in $pkg found a failure (its input is in $pkg/testdata/fuzz/$target)" >&2
+        exit 1
+      fi
+    done
+  done
+  echo "fuzz: every target ran for $fuzztime without a failure"
+fi
