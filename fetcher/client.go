@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -34,6 +35,16 @@ type Config struct {
 	IgnoreRobots bool          // when false, robots.txt is fetched once per host (per process) and obeyed
 	MaxRedirects int           // 0 → 10
 	MaxConns     int           // idle-connection pool size hint (download workers); 0 → 16
+	// Gate, when set, also limits requests per host (PerHost at once, Delay
+	// apart) for a crawl spread over several machines; Delay is then kept
+	// by the gate alone.
+	Gate HostGate
+}
+
+// HostGate is a per-host limit kept outside this process, such as on a
+// Redis server that every machine of a crawl shares.
+type HostGate interface {
+	AcquireHost(ctx context.Context, host string, perHost int, delay time.Duration) (release func(), err error)
 }
 
 // Client is a concurrency-safe HTTP client with per-host limits, robots.txt,
@@ -96,7 +107,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:    cfg,
 		tr:     tr,
-		limits: newHostLimiter(cfg.PerHost, cfg.Delay, cfg.LockDir),
+		limits: newHostLimiter(cfg.PerHost, localDelay(cfg), cfg.LockDir),
 		robots: newRobotsCache(),
 	}
 	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
@@ -197,7 +208,8 @@ type Page struct {
 // 5xx; exponential back-off with jitter; Retry-After in seconds or
 // HTTP-date obeyed, capped at 5 min) for the request phase (up to and
 // including the response headers). A non-2xx final answer is a
-// *StatusError. The per-host slot is held until Body is closed.
+// *StatusError; when the retries were used up, the error says so ("gave up
+// after N retries"). The per-host slot is held until Body is closed.
 func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Response, error) {
 	u, err := c.prepare(ctx, rawURL)
 	if err != nil {
@@ -265,17 +277,32 @@ func (c *Client) prepare(ctx context.Context, rawURL string) (*url.URL, error) {
 }
 
 // retry calls attempt until it succeeds, fails for good, or Retries retries
-// are used up, sleeping Backoff between attempts.
+// are used up (the error then says so), sleeping Backoff between attempts.
 func (c *Client) retry(ctx context.Context, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
-		if err == nil || n >= c.cfg.Retries || !Retryable(err) || ctx.Err() != nil {
+		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			return err
+		}
+		if n >= c.cfg.Retries {
+			if n == 0 {
+				return err
+			}
+			return fmt.Errorf("%w (gave up after %d retries)", err, n)
 		}
 		if werr := sleep(ctx, c.Backoff(n, err)); werr != nil {
 			return fmt.Errorf("%w (gave up waiting to retry: %w)", err, werr)
 		}
 	}
+}
+
+// localDelay is the delay the in-process limiter keeps: none when a gate
+// keeps it for the whole crawl.
+func localDelay(cfg Config) time.Duration {
+	if cfg.Gate != nil {
+		return 0
+	}
+	return cfg.Delay
 }
 
 // once makes one request to u, holding a per-host slot until the returned
@@ -287,6 +314,16 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 	release, err := c.limits.acquire(ctx, hostKey(u))
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: wait for host slot: %w", u, err)
+	}
+	if c.cfg.Gate != nil {
+		gateRelease, err := c.cfg.Gate.AcquireHost(ctx, hostKey(u), c.cfg.PerHost, c.cfg.Delay)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("fetch %s: wait for host slot: %w", u, err)
+		}
+		local := release
+		var once sync.Once
+		release = func() { once.Do(func() { gateRelease(); local() }) }
 	}
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	fail := func(err error) (*Response, error) {

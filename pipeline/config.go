@@ -57,6 +57,12 @@ type Config struct {
 	// lets the --name template use its names as fields.
 	CSVHeader []string `json:"-"`
 
+	// Where the queues live: "" or "sqlite" (embedded), or redis://host:port/db
+	// with the crawl's name on that server and the name of this machine's worker.
+	Queue  string `json:"queue,omitempty"`
+	Job    string `json:"job,omitempty"`
+	Worker string `json:"worker,omitempty"`
+
 	// Shared.
 	Name         string        `json:"name"`
 	Workers      int           `json:"workers"`

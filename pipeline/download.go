@@ -41,9 +41,12 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	}
 	if !s.cfg.Overwrite {
 		if f, ok, err := s.db.FileByURL(ctx, ft.URL); err == nil && ok {
-			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); err == nil && st.Size() == f.Bytes {
-				s.ack(ctx, t)
-				s.ev.emit(Event{Kind: EvSkip, URL: ft.URL, Path: f.Path, Bytes: f.Bytes})
+			// On Redis the record may be another worker's, its file on
+			// another machine's disk: done all the same.
+			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); s.cfg.IsRedis() || err == nil && st.Size() == f.Bytes {
+				if s.ack(ctx, t) {
+					s.ev.emit(Event{Kind: EvSkip, URL: ft.URL, Path: f.Path, Bytes: f.Bytes})
+				}
 				return
 			}
 		}
@@ -81,10 +84,14 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		}
 		var final errFinal
 		if errors.As(err, &final) || attempt >= s.client.Retries() || !fetcher.Retryable(err) {
+			if !errors.As(err, &final) && attempt > 0 && fetcher.Retryable(err) {
+				err = fmt.Errorf("%w (gave up after %d retries)", err, attempt)
+			}
 			part.Remove()
 			if errors.Is(err, errTooBig) {
-				s.ack(ctx, t)
-				s.ev.emit(Event{Kind: EvTooBig, URL: ft.URL, Reason: err.Error()})
+				if s.ack(ctx, t) {
+					s.ev.emit(Event{Kind: EvTooBig, URL: ft.URL, Reason: err.Error()})
+				}
 				return
 			}
 			s.fail(ctx, t, ft.URL, ft.Source, err)
@@ -107,14 +114,12 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	s.record(ctx, t, store.File{URL: ft.URL, Path: rel, Bytes: size, SHA256: sum, ContentType: ctype, Source: ft.Source}, EvFile)
 }
 
+// record acknowledges the task with the record of its file, which is in
+// place, and tells the supervisor.
 func (s *stage) record(ctx context.Context, t store.Task, f store.File, kind string) {
-	c, cancel := settleCtx(ctx)
-	defer cancel()
-	if err := s.db.AckFile(c, t.ID, f); err != nil {
-		fmt.Fprintf(s.log, "crawl: %s: record %s: %v\n", s.owner, f.URL, err)
-		return
+	if s.settle(ctx, "record "+f.URL, func(c context.Context) error { return s.db.AckFile(c, t.ID, f) }) {
+		s.ev.emit(Event{Kind: kind, URL: f.URL, Path: f.Path, Bytes: f.Bytes})
 	}
-	s.ev.emit(Event{Kind: kind, URL: f.URL, Path: f.Path, Bytes: f.Bytes})
 }
 
 // fetchInto makes one request for ft, resuming what part holds when it can,
@@ -176,7 +181,7 @@ func (s *stage) fetchInto(ctx context.Context, ft FileTask, part *store.Part) (s
 			return "", 0, errFinal{errors.New("got an HTML page, not a file")}
 		}
 		if _, werr := part.Write(buf[:n]); werr != nil {
-			return "", 0, errFinal{fmt.Errorf("write %s: %w", ft.URL, werr)}
+			return "", 0, errFinal{werr} // names the part
 		}
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return "", 0, fmt.Errorf("read %s: %w", ft.URL, err)
@@ -204,7 +209,7 @@ func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 		k, rerr := src.Read(buf)
 		if k > 0 {
 			if _, werr := dst.Write(buf[:k]); werr != nil {
-				return n, errFinal{fmt.Errorf("write: %w", werr)}
+				return n, errFinal{werr} // names the part
 			}
 			n += int64(k)
 		}

@@ -22,17 +22,15 @@ import (
 const StageCommand = "__stage"
 
 const (
-	leaseTTL       = 60 * time.Second
-	heartbeatEvery = 15 * time.Second
-	pageLimit      = 32 << 20 // cap on an HTML page held in memory
+	pageLimit = 32 << 20 // cap on an HTML page held in memory
 )
 
 // stage is what one stage process holds.
 type stage struct {
 	cfg    *Config
 	cp     *compiled
-	db     *store.DB
-	dir    *store.Dir
+	db     Backend    // queues and records: the local database, or Redis
+	dir    *store.Dir // this machine's output folder, its names in the local database
 	client *fetcher.Client
 	ev     *emitter
 	log    io.Writer
@@ -50,12 +48,21 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, filepath.Join(stateDir, "state.db"))
+	local, err := store.Open(ctx, filepath.Join(stateDir, "state.db"))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"))
+	defer local.Close()
+	db, closeDB, err := openBackend(ctx, cfg, local)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	var gate fetcher.HostGate
+	if r, ok := db.(*store.RedisDB); ok {
+		gate = r // --per-host and --delay hold across the machines of the crawl
+	}
+	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate)
 	if err != nil {
 		return err
 	}
@@ -64,11 +71,11 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		cfg:    cfg,
 		cp:     cp,
 		db:     db,
-		dir:    store.NewDir(cfg.Out, db),
+		dir:    store.NewDir(cfg.Out, local),
 		client: client,
 		ev:     newEmitter(stdout),
 		log:    stderr,
-		owner:  fmt.Sprintf("%s-%d", name, os.Getpid()),
+		owner:  ownerName(name, os.Getpid()),
 	}
 	go s.heartbeat(ctx)
 	s.ev.emit(Event{Kind: EvStarted, Info: s.owner})
@@ -83,7 +90,7 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	return fmt.Errorf("unknown stage %q", name)
 }
 
-func newClient(cfg *Config, lockDir string) (*fetcher.Client, error) {
+func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Client, error) {
 	h := http.Header{}
 	for _, line := range cfg.Headers {
 		name, value, _ := strings.Cut(line, ":")
@@ -106,18 +113,20 @@ func newClient(cfg *Config, lockDir string) (*fetcher.Client, error) {
 		LockDir:      lockDir,
 		IgnoreRobots: cfg.IgnoreRobots,
 		MaxConns:     cfg.Workers,
+		Gate:         gate,
 	})
 }
 
 func (s *stage) heartbeat(ctx context.Context) {
-	t := time.NewTicker(heartbeatEvery)
+	ttl, every := s.cfg.leaseTiming()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.db.Extend(ctx, s.owner, leaseTTL); err != nil && ctx.Err() == nil {
+			if err := s.db.Extend(ctx, s.owner, ttl); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(s.log, "crawl: %s: extend leases: %v\n", s.owner, err)
 			}
 		}
@@ -135,6 +144,7 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ttl, _ := s.cfg.leaseTiming()
 	idle := time.Duration(0)
 	for {
 		select {
@@ -152,7 +162,7 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 				break more
 			}
 		}
-		tasks, err := s.db.Lease(ctx, queue, k, s.owner, leaseTTL)
+		tasks, err := s.db.Lease(ctx, queue, k, s.owner, ttl)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
 		}
@@ -186,23 +196,59 @@ func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-func (s *stage) ack(ctx context.Context, t store.Task, next ...store.Task) {
-	c, cancel := settleCtx(ctx)
-	defer cancel()
-	if err := s.db.Ack(c, t.ID, next...); err != nil {
-		fmt.Fprintf(s.log, "crawl: %s: ack task %d: %v\n", s.owner, t.ID, err)
+// ack acknowledges task t together with the next tasks it found; it
+// reports whether that was stored.
+func (s *stage) ack(ctx context.Context, t store.Task, next ...store.Task) bool {
+	return s.settle(ctx, fmt.Sprintf("ack task %d", t.ID), func(c context.Context) error { return s.db.Ack(c, t.ID, next...) })
+}
+
+// fail records that url failed for good, and why, and tells the supervisor.
+func (s *stage) fail(ctx context.Context, t store.Task, url, source string, reason error) {
+	msg := reason.Error()
+	if s.settle(ctx, "record failure of "+url, func(c context.Context) error { return s.db.Fail(c, t.ID, url, msg, source) }) {
+		s.ev.emit(Event{Kind: EvFail, URL: url, Reason: msg})
 	}
 }
 
-func (s *stage) fail(ctx context.Context, t store.Task, url, source string, reason error) {
-	c, cancel := settleCtx(ctx)
-	defer cancel()
-	msg := reason.Error()
-	if err := s.db.Fail(c, t.ID, url, msg, source); err != nil {
-		fmt.Fprintf(s.log, "crawl: %s: record failure of %s: %v\n", s.owner, url, err)
-		return
+// Waits between two tries of settle.
+const (
+	settleFirstWait = 50 * time.Millisecond
+	settleMaxWait   = 2 * time.Second
+)
+
+// settle stores the outcome of a download with write, and tries again while
+// the database cannot take it. On a full disk the outcome is often the
+// failure that filled it; room comes back as failed downloads remove their
+// parts, or when the user frees some, and the run then ends as it should
+// instead of waiting forever for a task that was never settled. It gives up
+// when ctx is done (the task stays leased, and is taken back) or when the
+// task is gone, and reports whether the outcome was stored.
+func (s *stage) settle(ctx context.Context, what string, write func(context.Context) error) bool {
+	wait := settleFirstWait
+	for try := 0; ; try++ {
+		c, cancel := settleCtx(ctx)
+		err := write(c)
+		cancel()
+		switch {
+		case err == nil:
+			if try > 0 {
+				fmt.Fprintf(s.log, "crawl: %s: %s: done after %d tries\n", s.owner, what, try+1)
+			}
+			return true
+		case errors.Is(err, store.ErrNoTask):
+			fmt.Fprintf(s.log, "crawl: %s: %s: %v\n", s.owner, what, err)
+			return false
+		case try == 0:
+			fmt.Fprintf(s.log, "crawl: %s: %s: %v; trying again until it is stored (free some disk space, or press Ctrl-C to stop)\n",
+				s.owner, what, err)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, settleMaxWait)
 	}
-	s.ev.emit(Event{Kind: EvFail, URL: url, Reason: msg})
 }
 
 // readPage fetches and parses one HTML page.

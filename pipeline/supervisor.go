@@ -77,7 +77,9 @@ type child struct {
 // Run does a whole crawl or batch download: it prepares OUT, seeds the
 // queues, starts one process per stage, restarts any that dies, and when
 // every queue is drained stops them, writes manifest.csv and returns what
-// happened. Cancelling ctx interrupts the run (Result.Interrupted).
+// happened. Cancelling ctx interrupts the run (Result.Interrupted). With a
+// Redis queue, Run is the coordinator of a crawl that workers on other
+// machines (RunWorker) may join.
 func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	now := opt.Now
 	if now == nil {
@@ -90,27 +92,20 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			csvIn.Close() // the seed did not get to read it
 		}
 	}()
-	exe := opt.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("find own binary: %w", err)
-		}
+	if cfg.IsRedis() && cfg.Worker == "" {
+		cfg.Worker = WorkerName(cfg.Out)
 	}
-	stateDir := cfg.stateDir()
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", stateDir, err)
-	}
-	unlock, err := lockDir(stateDir)
+	local, unlock, err := openLocal(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	db, err := store.Open(ctx, filepath.Join(stateDir, "state.db"))
+	defer local.Close()
+	db, closeDB, err := openBackend(ctx, cfg, local)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer closeDB()
 	if err := prepare(ctx, db, cfg); err != nil {
 		return nil, err
 	}
@@ -134,6 +129,108 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if cfg.Mode == ModeCrawl {
 		stages = []string{QueueList, QueueParse, QueueDownload}
 	}
+	res := &Result{}
+	done := func(ctx context.Context, counts map[string]store.QueueCounts) (bool, error) {
+		select {
+		case err := <-seedErr:
+			if err != nil {
+				return false, err
+			}
+		default:
+		}
+		return seeded.Load() && drained(counts), nil
+	}
+	runErr := supervise(ctx, cfg, opt, db, stages, res, done)
+	stopRun()
+
+	wctx := context.WithoutCancel(ctx)
+	if runErr == nil && !res.Interrupted {
+		if err := db.SetMeta(wctx, "state", "complete"); err != nil {
+			runErr = err
+		}
+	}
+	if err := writeManifest(wctx, cfg, db, local, ""); err != nil && runErr == nil {
+		runErr = err
+	}
+	failures, err := db.Failures(wctx)
+	if err != nil && runErr == nil {
+		runErr = err
+	}
+	if err == nil {
+		path, werr := writeFailed(cfg.Out, failures)
+		if werr != nil && runErr == nil {
+			runErr = werr
+		}
+		res.FailedCSV = path
+	}
+	res.Failures = failures
+	res.Failed = len(failures)
+	res.Elapsed = now().Sub(start)
+	if opt.Progress != nil {
+		opt.Progress(res.Progress, true)
+	}
+	return res, runErr
+}
+
+// openLocal takes OUT/.crawl for this run and opens its SQLite database.
+func openLocal(ctx context.Context, cfg *Config) (*store.DB, func(), error) {
+	stateDir := cfg.stateDir()
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("create %s: %w", stateDir, err)
+	}
+	unlock, err := lockDir(stateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, filepath.Join(stateDir, "state.db"))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return db, unlock, nil
+}
+
+// writeManifest writes OUT/manifest.csv. In a distributed crawl the
+// coordinator (only == "") lists every file with the worker holding it, and
+// a worker lists the files it holds.
+func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB, only string) error {
+	dir := store.NewDir(cfg.Out, local)
+	r, ok := db.(*store.RedisDB)
+	if !ok {
+		return dir.WriteManifest(ctx)
+	}
+	all, err := r.WorkerFiles(ctx)
+	if err != nil {
+		return err
+	}
+	var files []store.File
+	var workers []string
+	for _, f := range all {
+		if only != "" && f.Worker != only {
+			continue
+		}
+		files = append(files, f.File)
+		workers = append(workers, f.Worker)
+	}
+	if only != "" {
+		return dir.WriteManifestOf(ctx, files, nil, "")
+	}
+	return dir.WriteManifestOf(ctx, files, workers, cfg.Worker)
+}
+
+// supervise starts a process for each stage, passes their events on as
+// progress, restarts any that dies, and stops them all when done says the
+// work is over or ctx is cancelled (res.Interrupted).
+func supervise(ctx context.Context, cfg *Config, opt Options, db Backend, stages []string, res *Result,
+	done func(context.Context, map[string]store.QueueCounts) (bool, error)) error {
+	exe := opt.Exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find own binary: %w", err)
+		}
+	}
+	stateDir := cfg.stateDir()
 	events := make(chan Event, 256)
 	exits := make(chan *child, len(stages))
 	children := map[string]*child{}
@@ -148,15 +245,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		}
 		return nil
 	}
-	for _, st := range stages {
-		if err := startChild(st); err != nil {
-			stopChildren(children, exits, events, nil)
-			return nil, err
-		}
-	}
-
-	res := &Result{}
-	var p Progress
+	p := &res.Progress
 	apply := func(ev Event) {
 		switch ev.Kind {
 		case EvFile:
@@ -173,9 +262,10 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			p.Pages++
 		}
 	}
-	report := func(last bool) {
-		if opt.Progress != nil {
-			opt.Progress(p, last)
+	for _, st := range stages {
+		if err := startChild(st); err != nil {
+			stopChildren(children, exits, events, nil)
+			return err
 		}
 	}
 	restarts := 0
@@ -188,11 +278,6 @@ loop:
 		case <-ctx.Done():
 			res.Interrupted = true
 			break loop
-		case err := <-seedErr:
-			if err != nil {
-				runErr = err
-				break loop
-			}
 		case ev := <-events:
 			apply(ev)
 		case c := <-exits:
@@ -208,8 +293,7 @@ loop:
 			case <-time.After(50 * time.Millisecond):
 			}
 			restarts++
-			owner := fmt.Sprintf("%s-%d", c.stage, c.cmd.Process.Pid)
-			if _, err := db.Release(ctx, owner); err != nil {
+			if _, err := db.Release(ctx, ownerName(c.stage, c.cmd.Process.Pid)); err != nil {
 				runErr = err
 				break loop
 			}
@@ -234,13 +318,19 @@ loop:
 			}
 			d := counts[QueueDownload]
 			p.Found = d.Ready + d.Leased + d.Done + d.Failed
-			report(false)
-			if seeded.Load() && drained(counts) {
+			if opt.Progress != nil {
+				opt.Progress(*p, false)
+			}
+			over, err := done(ctx, counts)
+			if err != nil {
+				runErr = err
+				break loop
+			}
+			if over {
 				break loop
 			}
 		}
 	}
-	stopRun()
 	stopChildren(children, exits, events, apply)
 	for {
 		select {
@@ -251,37 +341,12 @@ loop:
 		}
 		break
 	}
-	wctx := context.WithoutCancel(ctx)
-	if runErr == nil && !res.Interrupted {
-		if err := db.SetMeta(wctx, "state", "complete"); err != nil {
-			runErr = err
-		}
-	}
-	if err := store.NewDir(cfg.Out, db).WriteManifest(wctx); err != nil && runErr == nil {
-		runErr = err
-	}
-	failures, err := db.Failures(wctx)
-	if err != nil && runErr == nil {
-		runErr = err
-	}
-	if err == nil {
-		path, werr := writeFailed(cfg.Out, failures)
-		if werr != nil && runErr == nil {
-			runErr = werr
-		}
-		res.FailedCSV = path
-	}
-	res.Failures = failures
-	p.Failed = len(failures)
-	res.Progress = p
-	res.Elapsed = now().Sub(start)
-	report(true)
-	return res, runErr
+	return runErr
 }
 
 // prepare decides whether this run resumes the last one or starts a new
 // generation, and takes back every lease of processes that are gone.
-func prepare(ctx context.Context, db *store.DB, cfg *Config) error {
+func prepare(ctx context.Context, db Backend, cfg *Config) error {
 	fp := cfg.Fingerprint()
 	prevFP, err := db.Meta(ctx, "fingerprint")
 	if err != nil {
@@ -298,13 +363,26 @@ func prepare(ctx context.Context, db *store.DB, cfg *Config) error {
 			return err
 		}
 	}
-	if _, err := db.Release(ctx, ""); err != nil {
-		return err
+	if !cfg.IsRedis() {
+		// No process of an embedded crawl outlives its run (OUT/.crawl/lock
+		// is ours), so every lease left is a dead process's. On Redis, live
+		// workers hold leases; a dead one's run out within seconds.
+		if _, err := db.Release(ctx, ""); err != nil {
+			return err
+		}
 	}
 	if err := db.SetMeta(ctx, "fingerprint", fp); err != nil {
 		return err
 	}
-	return db.SetMeta(ctx, "state", "running")
+	if err := db.SetMeta(ctx, "state", "running"); err != nil || !cfg.IsRedis() {
+		return err
+	}
+	// Workers read the crawl's settings from here.
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return db.SetMeta(ctx, "config", string(b))
 }
 
 func drained(counts map[string]store.QueueCounts) bool {
@@ -318,7 +396,7 @@ func drained(counts map[string]store.QueueCounts) bool {
 
 // seed puts the run's first tasks: the listing pages, or the URLs to get.
 // in is cfg.CSV opened already, or nil; seed closes it.
-func seed(ctx context.Context, db *store.DB, cfg *Config, stdin io.Reader, in *CSVReader, stderr io.Writer) error {
+func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *CSVReader, stderr io.Writer) error {
 	if in != nil {
 		defer in.Close()
 	}

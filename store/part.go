@@ -76,7 +76,14 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
 	if st.Size() == 0 {
-		return p, nil // a new part: no bytes to hash, no validator to read
+		// A new part: no bytes to hash, no validator to read. A sidecar
+		// left without its part (deleted by hand) must not be taken for the
+		// validator of the bytes written next.
+		if err := removeIfExists(partPath + metaSuffix); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open part %s: %w", partPath, err)
+		}
+		return p, nil
 	}
 	if err := p.readExisting(ctx); err != nil {
 		f.Close()
@@ -158,6 +165,10 @@ func (p *Part) Write(b []byte) (int, error) {
 	p.h.Write(b[:n])
 	p.size += int64(n)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
+		}
 		return n, fmt.Errorf("write part %s: %w", p.name(), err)
 	}
 	if p.size >= persistAt && p.validator != p.saved {
@@ -179,7 +190,9 @@ func (p *Part) Validator() string { return p.validator }
 // SetValidator records the If-Range validator (an ETag or Last-Modified) of
 // the resource whose bytes the part holds; "" forgets it. It is kept beside
 // the part in NAME.part.meta once the part holds persistAt bytes, and when
-// the part is closed for a later resume. Reset leaves it alone.
+// the part is closed for a later resume. Until then a sidecar naming another
+// validator is removed, so that the bytes on disk are never taken for
+// another version's after a kill. Reset leaves the validator alone.
 func (p *Part) SetValidator(v string) error {
 	if p.closed {
 		return fmt.Errorf("set validator of %s: %w", p.name(), os.ErrClosed)
@@ -187,6 +200,11 @@ func (p *Part) SetValidator(v string) error {
 	p.validator = v
 	if p.size >= persistAt {
 		return p.saveValidator()
+	}
+	if p.saved != "" && p.saved != v {
+		if err := p.removeSidecar(); err != nil {
+			return fmt.Errorf("set validator of %s: %w", p.name(), err)
+		}
 	}
 	return nil
 }
@@ -212,14 +230,23 @@ func (p *Part) removeSidecar() error {
 	if p.saved == "" {
 		return nil
 	}
-	return removeIfExists(p.name() + metaSuffix)
+	if err := removeIfExists(p.name() + metaSuffix); err != nil {
+		return err
+	}
+	p.saved = ""
+	return nil
 }
 
 // Reset empties the part (the server ignored Range, or the resource
-// changed) and its hash.
+// changed) and its hash. The sidecar goes first: the bytes written next may
+// be of another version than the one it names, and a part killed before
+// its validator is saved again must start over, not resume.
 func (p *Part) Reset() error {
 	if p.closed {
 		return fmt.Errorf("reset part %s: %w", p.name(), os.ErrClosed)
+	}
+	if err := p.removeSidecar(); err != nil {
+		return fmt.Errorf("reset part %s: %w", p.name(), err)
 	}
 	if err := p.f.Truncate(0); err != nil {
 		return fmt.Errorf("reset part %s: %w", p.name(), err)
@@ -232,10 +259,12 @@ func (p *Part) Reset() error {
 	return nil
 }
 
-// Commit checks the size (want < 0: unknown, no check), fsyncs, renames
-// NAME.part to NAME (replacing any file there), fsyncs the folder, removes
-// the sidecar, and returns the size and hex SHA-256. On a size mismatch it
-// returns an error wrapping ErrSizeMismatch and the part stays, open. After a
+// Commit checks the size (want < 0: unknown, no check), fsyncs, removes
+// the sidecar, renames NAME.part to NAME (replacing any file there), fsyncs
+// the folder, and returns the size and hex SHA-256. (The sidecar goes before
+// the rename: a process killed in between leaves a whole part that starts
+// over, never a sidecar without its part.) On a size mismatch it returns an
+// error wrapping ErrSizeMismatch and the part stays, open. After a
 // successful Commit the Part is closed.
 func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	if p.closed {
@@ -247,6 +276,9 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	if err := p.f.Sync(); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
 	}
+	if err := p.removeSidecar(); err != nil {
+		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
+	}
 	// The lock is held through the rename, so no other writer opens the
 	// part in between.
 	if err := os.Rename(p.name(), p.final); err != nil {
@@ -254,7 +286,7 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	}
 	p.closed = true
 	errClose := p.f.Close()
-	if err := errors.Join(syncDir(filepath.Dir(p.final)), p.removeSidecar(), errClose); err != nil {
+	if err := errors.Join(syncDir(filepath.Dir(p.final)), errClose); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.final, err)
 	}
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
@@ -283,8 +315,12 @@ func (p *Part) Remove() error {
 	if p.closed {
 		return nil
 	}
-	// Delete while the lock is still held, then close.
-	err := errors.Join(removeIfExists(p.name()), p.removeSidecar())
+	// Delete while the lock is still held, then close; the sidecar first,
+	// so that a kill in between leaves no sidecar without its part.
+	err := p.removeSidecar()
+	if err == nil {
+		err = removeIfExists(p.name())
+	}
 	p.closed = true
 	err = errors.Join(err, p.f.Close())
 	if err != nil {

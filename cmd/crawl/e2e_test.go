@@ -469,7 +469,8 @@ func TestBadInput(t *testing.T) {
 		{"profile missing", append(good, "--site", "missing.yaml"), "missing.yaml"},
 		{"get nothing", []string{"get"}, "nothing to download"},
 		{"get unreadable list", []string{"get", "--list", "no-such-list.txt"}, "no-such-list.txt"},
-		{"redis queue", append(good, "--queue", "redis://127.0.0.1:1/0"), "--queue"},
+		{"bad queue", append(good, "--queue", "postgres://127.0.0.1/x"), "--queue"},
+		{"job without redis", append(good, "--job", "x"), "--job"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

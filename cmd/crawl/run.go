@@ -33,6 +33,7 @@ type options struct {
 	delay    time.Duration
 	maxSize  string
 	queue    string
+	job      string
 	quiet    bool
 	progress bool
 	csv      *pipeline.CSVReader // --csv, opened before the run; the run closes it
@@ -162,6 +163,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	addShared(get.Flags(), o)
 	root.AddCommand(get)
 	root.AddCommand(newDemo(stdin, stderr, code))
+	root.AddCommand(newWorker(stderr, code))
 	root.AddCommand(&cobra.Command{
 		Use:    pipeline.StageCommand + " STAGE STATEDIR",
 		Hidden: true,
@@ -195,7 +197,8 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
-	f.StringVar(&o.queue, "queue", "sqlite", "where the stage queues live: sqlite (embedded, in OUT/.crawl/)")
+	f.StringVar(&o.queue, "queue", "sqlite", "where the stage queues live: sqlite (embedded, in OUT/.crawl/) or redis://host:port/db")
+	f.StringVar(&o.job, "job", "", "with a Redis queue: the crawl's name (default: derived from the command)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	f.BoolVar(&o.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	f.BoolVarP(&o.cfg.Verbose, "verbose", "v", false, "log every page read, with its encoding")
@@ -203,11 +206,13 @@ func addShared(f *pflag.FlagSet, o *options) {
 
 // execute validates the configuration, runs the pipeline and reports.
 func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer, code *int) error {
+	if err := checkQueue(o.queue); err != nil {
+		return err
+	}
 	if o.queue != "sqlite" {
-		if strings.HasPrefix(o.queue, "redis://") {
-			return fmt.Errorf("--queue %s: Redis queues are not available in this version; use sqlite", o.queue)
-		}
-		return fmt.Errorf("--queue %q: want sqlite or redis://host:port/db", o.queue)
+		o.cfg.Queue = o.queue
+	} else if o.job != "" {
+		return errors.New("--job names a crawl on a Redis server: give --queue redis://host:port/db too")
 	}
 	if o.maxSize != "" {
 		n, err := pipeline.ParseSize(o.maxSize)
@@ -223,6 +228,14 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	o.cfg.Out = out
 	if err := o.cfg.Validate(); err != nil {
 		return err
+	}
+	if o.cfg.IsRedis() {
+		o.cfg.Job = o.job
+		if o.cfg.Job == "" {
+			o.cfg.Job = o.cfg.DefaultJob()
+		}
+		fmt.Fprintf(stderr, "crawl: crawl %s on %s; join it from other machines with: crawl worker --queue %s --job %s --out DIR\n",
+			o.cfg.Job, o.cfg.Queue, o.cfg.Queue, o.cfg.Job)
 	}
 	if st, err := os.Stat(out); err == nil && !st.IsDir() {
 		return fmt.Errorf("--out %s: not a folder", o.out)

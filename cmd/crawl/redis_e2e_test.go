@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"crawl/internal/redistest"
+)
+
+// startBg starts crawl with args in dir, its stderr kept.
+func startBg(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := crawlCmd(t, dir, args...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, &errb
+}
+
+// TestRedisCoordinatorAndWorkers crawls a site with a coordinator and two
+// workers sharing a Redis server, each with its own --out: one worker is
+// there from the start and is killed with kill -9 mid-crawl, the other
+// joins late. Every file ends up recorded once, whole, in the folder of
+// the worker the coordinator's manifest names, and the per-host limit held.
+func TestRedisCoordinatorAndWorkers(t *testing.T) {
+	redis := redistest.Start(t)
+	g := genSite{pages: 3, details: 5, images: 8, delay: 20 * time.Millisecond}
+	srv, cnt := serve(t, g)
+	dir := t.TempDir()
+	outs := map[string]string{
+		"coord": filepath.Join(dir, "coord"),
+		"w1":    filepath.Join(dir, "w1"),
+		"w2":    filepath.Join(dir, "w2"),
+	}
+	w1, w1err := startBg(t, dir, "worker", "--queue", redis.URL, "--out", outs["w1"], "--quiet")
+	coord, coordErr := startBg(t, dir, append(genArgs(srv.URL, g), "--queue", redis.URL, "--out", outs["coord"],
+		"--quiet", "--workers", "3", "--per-host", "4")...)
+	waitFor(t, 60*time.Second, func() bool { return len(files(t, outs["w1"])) >= 5 })
+	w2, w2err := startBg(t, dir, "worker", "--queue", redis.URL, "--out", outs["w2"], "--quiet")
+	if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	w1.Wait()
+	onW1 := files(t, outs["w1"])
+
+	if err := coord.Wait(); err != nil {
+		t.Fatalf("coordinator: %v\n%s", err, coordErr)
+	}
+	if err := w2.Wait(); err != nil {
+		t.Fatalf("late worker: %v\n%s", err, w2err)
+	}
+	_ = w1err
+
+	rows := manifest7(t, outs["coord"])
+	exp := g.expected()
+	if len(rows) != len(exp) {
+		t.Errorf("coordinator's manifest has %d rows, want %d", len(rows), len(exp))
+	}
+	byWorker := map[string]int{}
+	for url, row := range rows {
+		worker := row[6]
+		name := ""
+		for k, out := range outs {
+			if strings.HasSuffix(worker, ":"+out) {
+				name = k
+			}
+		}
+		if name == "" {
+			t.Errorf("%s: worker %q is none of ours", url, worker)
+			continue
+		}
+		byWorker[name]++
+		path := strings.TrimPrefix(url, srv.URL)
+		got := files(t, outs[name])[row[1]]
+		if name == "w1" {
+			got = onW1[row[1]]
+		}
+		if got != exp[path] || row[3] != exp[path] {
+			t.Errorf("%s in %s/%s: sha256 %q (manifest %q), want %s", url, name, row[1], got, row[3], exp[path])
+		}
+	}
+	if byWorker["w2"] == 0 {
+		t.Errorf("the late worker took no work: %v", byWorker)
+	}
+	// Apart from what the killed worker left, no file is on two disks.
+	seen := map[string]string{}
+	for _, name := range []string{"coord", "w2"} {
+		for path, sum := range files(t, outs[name]) {
+			if strings.HasSuffix(path, ".part") {
+				t.Errorf("%s/%s left behind", name, path)
+			}
+			if other, ok := seen[sum]; ok {
+				t.Errorf("%s/%s is also in %s", name, path, other)
+			}
+			seen[sum] = name
+		}
+	}
+	if p := cnt.Peak(); p > 4 {
+		t.Errorf("server saw %d requests at once, --per-host 4", p)
+	}
+}
+
+// TestRedisCoordinatorAlone: a crawl on Redis with no worker but the
+// coordinator finishes by itself, and a rerun fetches nothing again.
+func TestRedisCoordinatorAlone(t *testing.T) {
+	redis := redistest.Start(t)
+	g := genSite{pages: 2, details: 3, images: 4}
+	srv, cnt := serve(t, g)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := append(genArgs(srv.URL, g), "--queue", redis.URL, "--job", "alone", "--out", out, "--quiet")
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	got := files(t, out)
+	checkSite(t, g, got)
+	if rows := manifest7(t, out); len(rows) != len(got) {
+		t.Errorf("manifest has %d rows, %d files on disk", len(rows), len(got))
+	}
+	before := cnt.Snapshot()
+	r = runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	for p, n := range cnt.Snapshot() {
+		if strings.HasPrefix(p, "/img/") && n != before[p] {
+			t.Errorf("rerun fetched %s again", p)
+		}
+	}
+}
+
+// manifest7 reads a coordinator's manifest: url → row of seven columns.
+func manifest7(t *testing.T, out string) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, "manifest.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "url,path,bytes,sha256,content_type,source,worker" {
+		t.Fatalf("manifest header %q", lines[0])
+	}
+	rows := map[string][]string{}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 7 {
+			t.Fatalf("manifest row %q", l)
+		}
+		if _, dup := rows[f[0]]; dup {
+			t.Errorf("%s listed twice", f[0])
+		}
+		rows[f[0]] = f
+	}
+	return rows
+}
