@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crawl/fetcher"
@@ -134,40 +135,58 @@ func (s *stage) heartbeat(ctx context.Context) {
 }
 
 // pool leases tasks of queue and runs handle on each, at most n at once,
-// until ctx is cancelled. A handler that returns without acknowledging its
-// task (because ctx was cancelled) leaves it leased: the next run, or the
-// supervisor after this process dies, gives it back.
+// until ctx is cancelled. It leases ahead, up to half of n more than are
+// running, so that a task finishing finds the next one waiting instead of
+// paying a lease of its own. A handler that returns without acknowledging
+// its task (because ctx was cancelled) leaves it leased: the next run, or
+// the supervisor after this process dies, gives it back.
 func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task)) error {
-	slots := make(chan struct{}, n)
-	for i := 0; i < n; i++ {
-		slots <- struct{}{}
-	}
+	ahead := max(n/2, 1)
+	limit := int64(n + ahead) // tasks held: running or waiting
+	work := make(chan store.Task, limit)
+	freed := make(chan struct{}, 1)
+	var held atomic.Int64
 	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				handle(ctx, t)
+				held.Add(-1)
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
 	defer wg.Wait()
+	defer close(work)
 	ttl, _ := s.cfg.leaseTiming()
 	idle := time.Duration(0)
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-slots:
-		}
-		k := 1
-	more:
-		for k < n {
+		room := int(limit - held.Load())
+		if room < ahead && len(work) > 0 {
+			// Enough is waiting: lease again once more room is free.
 			select {
-			case <-slots:
-				k++
-			default:
-				break more
+			case <-ctx.Done():
+				return nil
+			case <-freed:
 			}
+			continue
 		}
-		tasks, err := s.db.Lease(ctx, queue, k, s.owner, ttl)
+		if room == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-freed:
+			}
+			continue
+		}
+		tasks, err := s.db.Lease(ctx, queue, room, s.owner, ttl)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
-		}
-		for i := len(tasks); i < k; i++ {
-			slots <- struct{}{}
 		}
 		if len(tasks) == 0 {
 			idle = min(max(2*idle, 5*time.Millisecond), 100*time.Millisecond)
@@ -179,13 +198,9 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 			continue
 		}
 		idle = 0
+		held.Add(int64(len(tasks)))
 		for _, t := range tasks {
-			wg.Add(1)
-			go func(t store.Task) {
-				defer wg.Done()
-				defer func() { slots <- struct{}{} }()
-				handle(ctx, t)
-			}(t)
+			work <- t
 		}
 	}
 }
