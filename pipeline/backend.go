@@ -51,10 +51,10 @@ func (c *Config) leaseTiming() (ttl, every time.Duration) {
 	return leaseTTL, heartbeatEvery
 }
 
-// DefaultJob names a Redis crawl after what it asks for, so the same
-// command run again joins the same crawl.
+// DefaultJob names a Redis crawl after what it asks for and where its
+// files go, so the same command run again joins the same crawl.
 func (c *Config) DefaultJob() string {
-	sum := sha256.Sum256([]byte(c.Fingerprint()))
+	sum := sha256.Sum256([]byte(c.Fingerprint() + "\x00" + c.Out))
 	return string(c.Mode) + "-" + hex.EncodeToString(sum[:4])
 }
 
