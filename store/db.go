@@ -176,22 +176,7 @@ type DB struct {
 	ws   map[string]*sql.Stmt
 	rs   map[string]*sql.Stmt
 	now  func() time.Time // the clock; tests move it
-
-	writes chan *writeReq // to the committer goroutine
-	quit   chan struct{}  // closed by Close
-	exited chan struct{}  // closed when the committer has returned
 }
-
-// writeReq is one write transaction's work, waiting for the committer.
-type writeReq struct {
-	ctx  context.Context
-	what string
-	fn   func(tx *sql.Tx) error
-	done chan error
-}
-
-// maxGroup caps how many waiting writes one transaction commits together.
-const maxGroup = 64
 
 // Open opens (creating it, and its folder, if missing) the crawl database at
 // path and brings its schema up to date.
@@ -203,8 +188,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{},
-		writes: make(chan *writeReq), quit: make(chan struct{}), exited: make(chan struct{})}
+	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{}}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -218,7 +202,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	go db.committer()
 	// Processes creating a new database at the same moment can meet a
 	// SQLITE_BUSY that SQLite does not wait out (while one of them switches
 	// the file to WAL); wait it out here.
@@ -254,7 +237,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		db.ws[q] = st
 	}
-	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles} {
+	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept} {
 		st, err := db.r.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))
@@ -325,14 +308,6 @@ func isBusy(err error) bool {
 // Close closes the database. Leases held through it stay until they run out
 // or are released.
 func (db *DB) Close() error {
-	if db.quit != nil {
-		select {
-		case <-db.quit:
-		default:
-			close(db.quit)
-			<-db.exited
-		}
-	}
 	var errs []error
 	for _, m := range []map[string]*sql.Stmt{db.ws, db.rs} {
 		for _, st := range m {
@@ -351,93 +326,13 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// write runs fn in an immediate (write-locked) transaction on the writer
+// write runs fn in one immediate (write-locked) transaction on the writer
 // connection and commits it; what names the operation in the error.
 //
-// Writes are group-committed: one goroutine runs every write of this
-// process, and the writes that arrive while a transaction commits go
-// together into the next one, each inside its own savepoint, so that one
-// failing write does not undo the others. A download pool of ten thus pays
-// for one commit, not ten. write returns only once its own work is
-// committed (or has failed).
+// Writes are not group-committed across goroutines: a process that keeps
+// the write lock busy back to back starves the other stage processes, whose
+// SQLite busy handler sleeps while it waits.
 func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{ctx: ctx, what: what, fn: fn, done: make(chan error, 1)}
-	select {
-	case db.writes <- req:
-	case <-db.quit:
-		return fmt.Errorf("%s: database closed", what)
-	case <-ctx.Done():
-		return fmt.Errorf("%s: %w", what, ctx.Err())
-	}
-	return <-req.done
-}
-
-// committer runs the writes sent to db.writes until Close.
-func (db *DB) committer() {
-	defer close(db.exited)
-	for {
-		var first *writeReq
-		select {
-		case first = <-db.writes:
-		case <-db.quit:
-			return
-		}
-		group := []*writeReq{first}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r := <-db.writes:
-				group = append(group, r)
-			default:
-				break more
-			}
-		}
-		if len(group) == 1 {
-			first.done <- db.writeTx(first.ctx, first.what, first.fn)
-			continue
-		}
-		db.writeGroup(group)
-	}
-}
-
-// writeGroup commits several writes in one transaction, each in a savepoint.
-func (db *DB) writeGroup(group []*writeReq) {
-	errs := make([]error, len(group))
-	err := db.writeTx(context.Background(), "write", func(tx *sql.Tx) error {
-		for i, r := range group {
-			if err := r.ctx.Err(); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", r.what, err)
-				continue
-			}
-			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
-				return err
-			}
-			if err := r.fn(tx); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", r.what, err)
-				if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec("RELEASE w"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for i, r := range group {
-		switch {
-		case errs[i] != nil:
-			r.done <- errs[i]
-		case err != nil:
-			r.done <- fmt.Errorf("%s: %w", r.what, err)
-		default:
-			r.done <- nil
-		}
-	}
-}
-
-// writeTx runs fn in one immediate transaction and commits it.
-func (db *DB) writeTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
