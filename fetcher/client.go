@@ -145,6 +145,7 @@ type GetOption func(*getOptions)
 type getOptions struct {
 	header    http.Header
 	rangeFrom int64 // -1: no Range header
+	rangeEnd  int64 // > rangeFrom: the range stops before this offset; else it is open
 	ifRange   string
 	gzip      bool // ask for gzip (GetPage decodes it)
 }
@@ -160,6 +161,18 @@ func WithRange(offset int64, ifRange string) GetOption {
 		}
 		o.rangeFrom = offset
 		o.ifRange = ifRange
+	}
+}
+
+// WithRangeEnd is WithRange for the bytes [offset, end) only
+// ("Range: bytes=OFFSET-END-1"): one segment of a file fetched over several
+// connections. An end not past offset leaves the range open, as WithRange.
+func WithRangeEnd(offset, end int64, ifRange string) GetOption {
+	return func(o *getOptions) {
+		WithRange(offset, ifRange)(o)
+		if offset >= 0 && end > offset {
+			o.rangeEnd = end
+		}
 	}
 }
 
@@ -386,7 +399,11 @@ func (c *Client) setHeaders(req *http.Request, o *getOptions) {
 		h.Set("Cookie", c.cfg.Cookie)
 	}
 	if o.rangeFrom >= 0 {
-		h.Set("Range", "bytes="+strconv.FormatInt(o.rangeFrom, 10)+"-")
+		spec := "bytes=" + strconv.FormatInt(o.rangeFrom, 10) + "-"
+		if o.rangeEnd > o.rangeFrom {
+			spec += strconv.FormatInt(o.rangeEnd-1, 10)
+		}
+		h.Set("Range", spec)
 		if o.ifRange != "" {
 			h.Set("If-Range", o.ifRange)
 		}

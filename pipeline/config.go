@@ -77,6 +77,7 @@ type Config struct {
 	Cookie       string        `json:"cookie,omitempty"`
 	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
 	Overwrite    bool          `json:"overwrite,omitempty"`
+	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
 	Verbose      bool          `json:"verbose,omitempty"`
 }
 
@@ -111,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSize < 0 {
 		return usagef("--max-size must not be negative")
+	}
+	if c.Split < 0 || c.Split > maxSplit {
+		return usagef("--split must be from 1 to %d, not %d", maxSplit, c.Split)
 	}
 	if c.Name == "" {
 		c.Name = "{name}{ext}"

@@ -35,13 +35,14 @@ type Options struct {
 
 // Progress is the state of a run as the supervisor sees it.
 type Progress struct {
-	Found      int   // files found so far
-	Downloaded int   // files written in this run
-	Skipped    int   // files already done by an earlier run
-	TooBig     int   // files skipped for --max-size
-	Failed     int   // URLs failed for good
-	Bytes      int64 // bytes written in this run
-	Pages      int   // pages read in this run
+	Found      int       // files found so far
+	Downloaded int       // files written in this run
+	Skipped    int       // files already done by an earlier run
+	TooBig     int       // files skipped for --max-size
+	Failed     int       // URLs failed for good
+	Bytes      int64     // bytes written in this run
+	Pages      int       // pages read in this run
+	Transfers  Transfers // the files in progress, with their bytes
 }
 
 // Result is what a run did.
@@ -247,6 +248,7 @@ func supervise(ctx context.Context, cfg *Config, opt Options, db Backend, stages
 	}
 	p := &res.Progress
 	apply := func(ev Event) {
+		p.Transfers.Track(ev, time.Now())
 		switch ev.Kind {
 		case EvFile:
 			p.Downloaded++

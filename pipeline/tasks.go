@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/url"
 	"path"
 	"strconv"
@@ -63,11 +64,28 @@ func decodeTask[T any](st store.Task) (T, error) {
 	return t, nil
 }
 
-// expandName fills the --name template for one file. Field values never
-// contribute folders: a '/' inside a title, name or cell becomes '_'.
-func expandName(tmpl string, t FileTask) string {
-	u, _ := url.Parse(t.URL)
-	var base, host string
+// expandName fills the --name template for one file, {ext} taken from its
+// URL. Field values never contribute folders: a '/' inside a title, name or
+// cell becomes '_'.
+func expandName(tmpl string, t FileTask) string { return expandNameExt(tmpl, t, "") }
+
+// needsExt reports whether the --name template of t asks for an {ext} that
+// its URL does not give: it then comes from the response (its Content-Type,
+// else its first bytes), and the name is known only once that arrives.
+func needsExt(tmpl string, t FileTask) bool {
+	if !strings.Contains(tmpl, "{ext}") {
+		return false
+	}
+	_, _, ext := urlName(t.URL)
+	return ext == ""
+}
+
+// urlName splits the last segment of a URL's path into a name and an
+// extension (with its dot; "" when there is none, or when what follows the
+// last dot is too long or has spaces to be one), and gives its host.
+func urlName(rawURL string) (host, name, ext string) {
+	u, _ := url.Parse(rawURL)
+	var base string
 	if u != nil {
 		host = u.Hostname()
 		p := u.Path
@@ -79,15 +97,28 @@ func expandName(tmpl string, t FileTask) string {
 			base = ""
 		}
 	}
-	ext := path.Ext(base)
-	name := strings.TrimSuffix(base, ext)
+	ext = path.Ext(base)
+	name = strings.TrimSuffix(base, ext)
 	if len(ext) > 12 || strings.ContainsAny(ext, " ") {
 		name, ext = base, ""
 	}
+	return host, name, ext
+}
+
+// expandNameExt is expandName with an extension for a URL that has none
+// (found from the response; "" if none was).
+func expandNameExt(tmpl string, t FileTask, found string) string {
+	host, name, ext := urlName(t.URL)
+	if ext == "" {
+		ext = found
+	}
 	if n := cellValue(t.Name); n != "" {
-		// "photo.jpg" named after a column is not "photo.jpg.jpg".
+		// "photo.jpg" named after a column is not "photo.jpg.jpg", and
+		// "photo.jpeg" served as image/jpeg keeps its own spelling.
 		if ext != "" && len(n) > len(ext) && strings.EqualFold(n[len(n)-len(ext):], ext) {
 			n = n[:len(n)-len(ext)]
+		} else if found != "" && ext == found && sameType(path.Ext(n), found) && len(n) > len(path.Ext(n)) {
+			ext = ""
 		}
 		name = n
 	}
@@ -140,6 +171,32 @@ func expandName(tmpl string, t FileTask) string {
 	}
 	b.WriteString(rest)
 	return b.String()
+}
+
+// fillExt puts ext where store.ExtMark is in a name kept by
+// store.KeepName ("photo.jpg" kept from a cell does not become
+// "photo.jpg.jpg").
+func fillExt(kept, ext string) string {
+	before, after, ok := strings.Cut(kept, store.ExtMark)
+	if !ok {
+		return kept
+	}
+	if ext != "" && (len(before) > len(ext) && strings.EqualFold(before[len(before)-len(ext):], ext) || sameType(path.Ext(before), ext)) {
+		ext = ""
+	}
+	return before + ext + strings.ReplaceAll(after, store.ExtMark, "")
+}
+
+// sameType reports whether two extensions name the same media type, as
+// .jpeg and .jpg do.
+func sameType(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	ta, tb := mime.TypeByExtension(strings.ToLower(a)), mime.TypeByExtension(strings.ToLower(b))
+	ta, _, _ = strings.Cut(ta, ";")
+	tb, _, _ = strings.Cut(tb, ";")
+	return ta != "" && ta == tb
 }
 
 func field(s string) string {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 )
 
 const (
@@ -34,7 +35,14 @@ var errLocked = errors.New("locked")
 // bytes are hashed (SHA-256) as they are written, including those already
 // there when it was opened, so a download can resume where it stopped. Only
 // one Part for a name is open at a time, across processes (flock). A Part is
-// not safe for concurrent use.
+// not safe for concurrent use, except for the writers of a segmented part
+// (see Split).
+//
+// A part is written either from its start, appending (Write), or, once
+// laid out with Split, in segments at their offsets by several writers at
+// once (SegmentWriter); a segmented part is hashed in one pass, as the
+// part written from its start grows (HashAhead) and, for the rest, when it
+// is committed.
 type Part struct {
 	final     string // OS path of NAME
 	f         *os.File
@@ -43,6 +51,8 @@ type Part struct {
 	validator string
 	saved     string // the validator in the sidecar file
 	closed    bool
+	seg       *segLayout // non-nil: laid out in segments
+	segOnDisk bool       // the sidecar describes segments
 }
 
 // persistAt is the size from which a part's validator is kept in its
@@ -85,18 +95,42 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return p, nil
 	}
-	if err := p.readExisting(ctx); err != nil {
+	v, err := os.ReadFile(partPath + metaSuffix)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Close()
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
-	v, err := os.ReadFile(partPath + metaSuffix)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if isSegmentSidecar(v) {
+		if err := p.openSegments(v, st.Size()); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open part %s: %w", partPath, err)
+		}
+		return p, nil
+	}
+	if err := p.readExisting(ctx); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
 	p.validator = string(v)
 	p.saved = p.validator
 	return p, nil
+}
+
+// openSegments takes up a segmented part from its sidecar. A sidecar that
+// is damaged, or whose size is not the file's, cannot say which bytes are
+// good: the part starts over, empty (the sidecar goes first).
+func (p *Part) openSegments(meta []byte, size int64) error {
+	validator, total, segs, err := decodeSegments(meta)
+	if err == nil && total == size {
+		p.validator, p.saved, p.segOnDisk = validator, validator, true
+		p.seg = &segLayout{total: total, segs: segs, lastSave: time.Now()}
+		p.size, _ = p.seg.progress()
+		return nil
+	}
+	if err := removeIfExists(p.name() + metaSuffix); err != nil {
+		return err
+	}
+	return p.f.Truncate(0)
 }
 
 // openLocked opens path (creating it) and locks it. Between the open and the
@@ -156,10 +190,14 @@ func (p *Part) readExisting(ctx context.Context) error {
 	return nil
 }
 
-// Write appends b to the part and to its hash.
+// Write appends b to the part and to its hash. A segmented part is written
+// with SegmentWriter instead.
 func (p *Part) Write(b []byte) (int, error) {
 	if p.closed {
 		return 0, fmt.Errorf("write part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
 	}
 	n, err := p.f.Write(b)
 	p.h.Write(b[:n])
@@ -179,8 +217,15 @@ func (p *Part) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// Size returns the number of bytes in the part.
-func (p *Part) Size() int64 { return p.size }
+// Size returns the number of bytes in the part; for a segmented part, the
+// bytes its segments hold so far.
+func (p *Part) Size() int64 {
+	if p.seg != nil {
+		n, _ := p.seg.progress()
+		return n
+	}
+	return p.size
+}
 
 // Validator returns the If-Range validator stored with the part ("" if
 // none). Bytes held without a validator cannot be checked against the
@@ -196,6 +241,12 @@ func (p *Part) Validator() string { return p.validator }
 func (p *Part) SetValidator(v string) error {
 	if p.closed {
 		return fmt.Errorf("set validator of %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		if v == p.validator {
+			return nil
+		}
+		return fmt.Errorf("set validator of %s: it is laid out in segments of another version (reset it first)", p.name())
 	}
 	p.validator = v
 	if p.size >= persistAt {
@@ -227,13 +278,14 @@ func (p *Part) saveValidator() error {
 
 // removeSidecar deletes the sidecar if one was written.
 func (p *Part) removeSidecar() error {
-	if p.saved == "" {
+	if p.saved == "" && !p.segOnDisk {
 		return nil
 	}
 	if err := removeIfExists(p.name() + metaSuffix); err != nil {
 		return err
 	}
 	p.saved = ""
+	p.segOnDisk = false
 	return nil
 }
 
@@ -256,6 +308,7 @@ func (p *Part) Reset() error {
 	}
 	p.h.Reset()
 	p.size = 0
+	p.seg = nil
 	return nil
 }
 
@@ -264,11 +317,22 @@ func (p *Part) Reset() error {
 // the folder, and returns the size and hex SHA-256. (The sidecar goes before
 // the rename: a process killed in between leaves a whole part that starts
 // over, never a sidecar without its part.) On a size mismatch it returns an
-// error wrapping ErrSizeMismatch and the part stays, open. After a
-// successful Commit the Part is closed.
+// error wrapping ErrSizeMismatch and the part stays, open. A segmented
+// part must have every segment written; what HashAhead did not hash yet is
+// hashed first. After a successful Commit the Part is closed.
 func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	if p.closed {
 		return 0, "", fmt.Errorf("commit %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		written, complete := p.seg.progress()
+		if !complete || (want >= 0 && p.seg.total != want) {
+			return 0, "", fmt.Errorf("commit %s: %w: have %d bytes of %d, want %d", p.name(), ErrSizeMismatch, written, p.seg.total, want)
+		}
+		if err := p.hashRest(); err != nil {
+			return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
+		}
+		p.size = p.seg.total
 	}
 	if want >= 0 && p.size != want {
 		return 0, "", fmt.Errorf("commit %s: %w: have %d bytes, want %d", p.name(), ErrSizeMismatch, p.size, want)
@@ -299,7 +363,12 @@ func (p *Part) Close() error {
 		return nil
 	}
 	var err error
-	if p.validator != p.saved && p.size > 0 {
+	switch {
+	case p.seg != nil:
+		p.seg.saveMu.Lock()
+		err = p.saveSegments()
+		p.seg.saveMu.Unlock()
+	case p.validator != p.saved && p.size > 0:
 		err = p.saveValidator()
 	}
 	p.closed = true

@@ -94,6 +94,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				}
 				o.cfg.Pages = p
 			}
+			splitPerHost(cmd.Flags(), o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
@@ -152,6 +153,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				}()
 				o.cfg.CSVHeader = in.Header()
 			}
+			splitPerHost(cmd.Flags(), o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
@@ -197,11 +199,22 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
+	f.IntVar(&o.cfg.Split, "split", 1, "download each large file over N connections with Range when the server allows it")
 	f.StringVar(&o.queue, "queue", "sqlite", "where the stage queues live: sqlite (embedded, in OUT/.crawl/) or redis://host:port/db")
 	f.StringVar(&o.job, "job", "", "with a Redis queue: the crawl's name (default: derived from the command)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	f.BoolVar(&o.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	f.BoolVarP(&o.cfg.Verbose, "verbose", "v", false, "log every page read, with its encoding")
+}
+
+// splitPerHost raises the --per-host default to --split N: a user who asks
+// for N connections to one file gets them unless --per-host (flag or
+// profile) says otherwise, and every connection still counts against it.
+func splitPerHost(f *pflag.FlagSet, o *options) {
+	ph := f.Lookup("per-host")
+	if o.cfg.Split > o.cfg.PerHost && !ph.Changed && ph.Value.String() == ph.DefValue {
+		o.cfg.PerHost = o.cfg.Split
+	}
 }
 
 // execute validates the configuration, runs the pipeline and reports.

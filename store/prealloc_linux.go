@@ -1,0 +1,26 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// preallocate gives f the size total with its blocks allocated, so that a
+// full disk shows at once rather than halfway through; where the file
+// system cannot allocate ahead it just sets the size.
+func preallocate(f *os.File, total int64) error {
+	for {
+		err := syscall.Fallocate(int(f.Fd()), 0, 0, total)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
+			return f.Truncate(total)
+		default:
+			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+		}
+	}
+}
