@@ -1388,3 +1388,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// quietLog drops the Redis client's own log lines ("failed to dial …"):
+// every error it meets reaches the caller, which reports it once, in one
+// line.
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietLog{}) }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -76,9 +77,12 @@ func newWorker(stderr io.Writer, code *int) *cobra.Command {
 				}
 				fmt.Fprintf(stderr, "crawl worker: %s\n", oneLine(err))
 			}
+			state := "crawl complete"
+			if res.Interrupted {
+				state = "interrupted"
+			}
 			fmt.Fprintf(stderr, "crawl worker: %s in %s: %d downloaded (%s), %d skipped\n",
-				map[bool]string{true: "interrupted", false: "crawl complete"}[res.Interrupted],
-				res.Elapsed.Round(1e7), res.Downloaded, pipeline.HumanBytes(res.Bytes), res.Skipped)
+				state, res.Elapsed.Round(10*time.Millisecond), res.Downloaded, pipeline.HumanBytes(res.Bytes), res.Skipped)
 			switch {
 			case res.Interrupted:
 				*code = exitInterrupted
