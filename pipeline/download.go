@@ -67,6 +67,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, ft.URL, ft.Source, errors.New("not an http(s) URL"))
 		return
 	}
+	stale := false // recorded, but not whole on disk (a power cut, or a hand)
 	if !s.cfg.Overwrite {
 		if f, ok, err := s.db.FileByURL(ctx, ft.URL); err == nil && ok {
 			// On Redis the record may be another worker's, its file on
@@ -77,6 +78,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 				}
 				return
 			}
+			stale = !s.cfg.IsRedis()
 		}
 	}
 	var rel, kept string
@@ -94,7 +96,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	}
 	d := &fileDownload{s: s, ft: ft, kept: kept, m: newMeter(s.ev, ft.URL)}
 	if reserved {
-		if !s.cfg.Overwrite {
+		if !s.cfg.Overwrite && !stale {
 			// A file at our reserved path was renamed into place, whole and
 			// checked, by a run that died before recording it.
 			if size, sum, err := s.dir.HashFile(rel); err == nil {
@@ -149,6 +151,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, ft.URL, ft.Source, err)
 		return
 	}
+	s.dirty.Store(true)
 	s.record(ctx, t, store.File{URL: ft.URL, Path: d.rel, Bytes: size, SHA256: sum, ContentType: ctype, Source: ft.Source}, EvFile)
 }
 

@@ -36,7 +36,12 @@ type stage struct {
 	ev     *emitter
 	log    io.Writer
 	owner  string
+	dirty  atomic.Bool // a file was committed since the last sync
 }
+
+// syncEvery is how often a download stage makes the files it committed
+// durable against a power cut (Dir.Sync); it syncs once more when it stops.
+const syncEvery = time.Second
 
 // RunStage runs one stage (list, parse or download) of the crawl whose state
 // is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr.
@@ -86,6 +91,8 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	case QueueParse:
 		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage)
 	case QueueDownload:
+		stopSync := s.syncer()
+		defer stopSync()
 		return s.pool(ctx, QueueDownload, cfg.Workers, s.download)
 	}
 	return fmt.Errorf("unknown stage %q", name)
@@ -116,6 +123,38 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Cli
 		MaxConns:     cfg.Workers,
 		Gate:         gate,
 	})
+}
+
+// syncer syncs the output folder every syncEvery while files are being
+// committed. The returned func stops it and syncs what is left.
+func (s *stage) syncer() (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	sync := func() {
+		if s.dirty.Swap(false) {
+			if err := s.dir.Sync(); err != nil {
+				fmt.Fprintf(s.log, "crawl: %s: %v\n", s.owner, err)
+			}
+		}
+	}
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(syncEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sync()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+		sync()
+	}
 }
 
 func (s *stage) heartbeat(ctx context.Context) {

@@ -166,6 +166,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	res.Failures = failures
 	res.Failed = len(failures)
+	// The stages synced what they wrote as they went; this covers the
+	// last files, the records and the manifest.
+	if err := store.NewDir(cfg.Out, nil).Sync(); err != nil && runErr == nil {
+		runErr = err
+	}
 	res.Elapsed = now().Sub(start)
 	if opt.Progress != nil {
 		opt.Progress(res.Progress, true)

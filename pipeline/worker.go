@@ -84,6 +84,9 @@ func RunWorker(ctx context.Context, w WorkerOptions, opt Options) (*Result, erro
 	if err := writeManifest(wctx, &cfg, db, local, cfg.Worker); err != nil && runErr == nil {
 		runErr = err
 	}
+	if err := store.NewDir(cfg.Out, nil).Sync(); err != nil && runErr == nil {
+		runErr = err
+	}
 	res.Elapsed = time.Since(start)
 	if opt.Progress != nil {
 		opt.Progress(res.Progress, true)

@@ -312,9 +312,12 @@ func (p *Part) Reset() error {
 	return nil
 }
 
-// Commit checks the size (want < 0: unknown, no check), fsyncs, removes
-// the sidecar, renames NAME.part to NAME (replacing any file there), fsyncs
-// the folder, and returns the size and hex SHA-256. (The sidecar goes before
+// Commit checks the size (want < 0: unknown, no check), removes the
+// sidecar, renames NAME.part to NAME (replacing any file there), and
+// returns the size and hex SHA-256. The file is whole under its name for
+// any process from then on, a killed one included; against a power cut it
+// is made durable by the next Sync of the folder, not here: one fsync per
+// file would cost more than the write of a small file. (The sidecar goes before
 // the rename: a process killed in between leaves a whole part that starts
 // over, never a sidecar without its part.) On a size mismatch it returns an
 // error wrapping ErrSizeMismatch and the part stays, open. A segmented
@@ -337,9 +340,6 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	if want >= 0 && p.size != want {
 		return 0, "", fmt.Errorf("commit %s: %w: have %d bytes, want %d", p.name(), ErrSizeMismatch, p.size, want)
 	}
-	if err := p.f.Sync(); err != nil {
-		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
-	}
 	if err := p.removeSidecar(); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
 	}
@@ -349,8 +349,7 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
 	}
 	p.closed = true
-	errClose := p.f.Close()
-	if err := errors.Join(syncDir(filepath.Dir(p.final)), errClose); err != nil {
+	if err := p.f.Close(); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.final, err)
 	}
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
@@ -404,6 +403,18 @@ func (p *Part) name() string { return p.final + partSuffix }
 func removeIfExists(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	return nil
+}
+
+// Sync makes every file committed under the folder so far, and the
+// database beside it, durable against a power cut: one syncfs(2) of the
+// file system, which costs about what one fsync does however many files it
+// covers. Download stages call it every syncEvery and when they stop, and
+// the supervisor once more at the end of the run.
+func (d *Dir) Sync() error {
+	if err := syncFS(d.root); err != nil {
+		return fmt.Errorf("sync %s: %w", d.root, err)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // preallocate gives f the size total with its blocks allocated, so that a
@@ -21,6 +23,27 @@ func preallocate(f *os.File, total int64) error {
 			return f.Truncate(total)
 		default:
 			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+		}
+	}
+}
+
+// syncFS flushes to stable storage everything written to the file system
+// that holds dir: the files, their names and the database (syncfs(2)).
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err := unix.Syncfs(int(f.Fd()))
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		default:
+			return &os.PathError{Op: "syncfs", Path: dir, Err: err}
 		}
 	}
 }
