@@ -20,6 +20,7 @@ type Backend interface {
 	Lease(ctx context.Context, queue string, max int, owner string, ttl time.Duration) ([]store.Task, error)
 	Ack(ctx context.Context, id int64, next ...store.Task) error
 	AckFile(ctx context.Context, id int64, f store.File) error
+	AckFiles(ctx context.Context, acks []store.FileAck) ([]error, error)
 	Fail(ctx context.Context, id int64, url, reason, source string) error
 	Extend(ctx context.Context, owner string, ttl time.Duration) error
 	Release(ctx context.Context, owner string) (int, error)

@@ -58,7 +58,14 @@ type fileDownload struct {
 // once the response tells the type (Content-Type, else the first bytes);
 // a rerun finds it reserved, and its .part, by the URL.
 func (s *stage) download(ctx context.Context, t store.Task) {
-	ft, err := decodeTask[FileTask](t)
+	ahead, isAhead := s.takeAhead(t.ID)
+	if ctx.Err() != nil {
+		return // stopping: the task stays leased, and is taken back
+	}
+	ft, err := ahead.ft, error(nil)
+	if !isAhead {
+		ft, err = decodeTask[FileTask](t)
+	}
 	if err != nil {
 		s.fail(ctx, t, "", "", err)
 		return
@@ -68,7 +75,9 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		return
 	}
 	stale := false // recorded, but not whole on disk (a power cut, or a hand)
-	if !s.cfg.Overwrite {
+	// A name reserved just now was never recorded here (on Redis the
+	// record may be another worker's).
+	if !s.cfg.Overwrite && (!ahead.fresh || s.cfg.IsRedis()) {
 		if f, ok, err := s.db.FileByURL(ctx, ft.URL); err == nil && ok {
 			// On Redis the record may be another worker's, its file on
 			// another machine's disk: done all the same.
@@ -83,9 +92,12 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	}
 	var rel, kept string
 	reserved := true
-	if needsExt(s.cfg.Name, ft) {
+	switch {
+	case isAhead:
+		rel = ahead.rel
+	case needsExt(s.cfg.Name, ft):
 		rel, reserved, kept, err = s.dir.Reserved(ctx, ft.URL)
-	} else {
+	default:
 		rel, err = s.dir.Reserve(ctx, ft.URL, expandName(s.cfg.Name, ft))
 	}
 	if err != nil {
@@ -95,7 +107,14 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		return
 	}
 	d := &fileDownload{s: s, ft: ft, kept: kept, m: newMeter(s.ev, ft.URL)}
-	if reserved {
+	if reserved && ahead.fresh {
+		if err := d.create(ctx, rel); err != nil {
+			if ctx.Err() == nil {
+				s.fail(ctx, t, ft.URL, ft.Source, err)
+			}
+			return
+		}
+	} else if reserved {
 		if !s.cfg.Overwrite && !stale {
 			// A file at our reserved path was renamed into place, whole and
 			// checked, by a run that died before recording it.
@@ -105,7 +124,9 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 			}
 		}
 		if err := d.open(ctx, rel); err != nil {
-			s.fail(ctx, t, ft.URL, ft.Source, err)
+			if ctx.Err() == nil {
+				s.fail(ctx, t, ft.URL, ft.Source, err)
+			}
 			return
 		}
 	}
@@ -165,6 +186,16 @@ func (d *fileDownload) open(ctx context.Context, rel string) error {
 	return nil
 }
 
+// create creates the part of the file at rel, a name just reserved.
+func (d *fileDownload) create(ctx context.Context, rel string) error {
+	part, err := d.s.dir.CreatePart(ctx, rel)
+	if err != nil {
+		return err
+	}
+	d.rel, d.part = rel, part
+	return nil
+}
+
 // close closes the part, if any, keeping it for a later resume.
 func (d *fileDownload) close() {
 	if d.part != nil {
@@ -200,8 +231,13 @@ func (d *fileDownload) remove() {
 }
 
 // record acknowledges the task with the record of its file, which is in
-// place, and tells the supervisor.
+// place, and tells the supervisor: through the acker when it runs (the
+// worker goes on at once), else at once.
 func (s *stage) record(ctx context.Context, t store.Task, f store.File, kind string) {
+	if s.acks != nil {
+		s.acks <- fileAck{task: t, file: f, kind: kind}
+		return
+	}
 	if s.settle(ctx, "record "+f.URL, func(c context.Context) error { return s.db.AckFile(c, t.ID, f) }) {
 		s.ev.emit(Event{Kind: kind, URL: f.URL, Path: f.Path, Bytes: f.Bytes})
 	}

@@ -37,6 +37,9 @@ type stage struct {
 	log    io.Writer
 	owner  string
 	dirty  atomic.Bool // a file was committed since the last sync
+
+	ahead sync.Map     // task ID → reservedAhead: names reserved at lease
+	acks  chan fileAck // to the acker, when it runs (download stage)
 }
 
 // syncEvery is how often a download stage makes the files it committed
@@ -87,13 +90,15 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	s.ev.emit(Event{Kind: EvStarted, Info: s.owner})
 	switch name {
 	case QueueList:
-		return s.pool(ctx, QueueList, min(cfg.Workers, 4), s.listPage)
+		return s.pool(ctx, QueueList, min(cfg.Workers, 4), s.listPage, nil)
 	case QueueParse:
-		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage)
+		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage, nil)
 	case QueueDownload:
 		stopSync := s.syncer()
 		defer stopSync()
-		return s.pool(ctx, QueueDownload, cfg.Workers, s.download)
+		stopAcks := s.startAcker(ctx)
+		defer stopAcks() // before the last sync
+		return s.pool(ctx, QueueDownload, cfg.Workers, s.download, s.reserveAhead)
 	}
 	return fmt.Errorf("unknown stage %q", name)
 }
@@ -176,10 +181,12 @@ func (s *stage) heartbeat(ctx context.Context) {
 // pool leases tasks of queue and runs handle on each, at most n at once,
 // until ctx is cancelled. It leases ahead, up to half of n more than are
 // running, so that a task finishing finds the next one waiting instead of
-// paying a lease of its own. A handler that returns without acknowledging
-// its task (because ctx was cancelled) leaves it leased: the next run, or
-// the supervisor after this process dies, gives it back.
-func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task)) error {
+// paying a lease of its own. prepare, if not nil, sees each leased batch
+// before its tasks are handled. A handler that returns without
+// acknowledging its task (because ctx was cancelled) leaves it leased: the
+// next run, or the supervisor after this process dies, gives it back.
+func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
+	prepare func(context.Context, []store.Task)) error {
 	ahead := max(n/2, 1)
 	limit := int64(n + ahead) // tasks held: running or waiting
 	work := make(chan store.Task, limit)
@@ -237,6 +244,9 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 			continue
 		}
 		idle = 0
+		if prepare != nil {
+			prepare(ctx, tasks)
+		}
 		held.Add(int64(len(tasks)))
 		for _, t := range tasks {
 			work <- t

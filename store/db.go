@@ -45,9 +45,9 @@ const (
 // tasks_key is the seen set; tasks_owner only indexes leased rows, so it
 // stays as small as the number of tasks in flight.
 //
-// names maps a URL to its reserved path; taken holds every name a
-// reservation occupies (case-folded): the file itself, its .part and
-// .part.meta (leaf=1), and its parent folders (leaf=0). name_hints remembers
+// names maps a URL to its reserved path; taken holds the names
+// reservations occupy (case-folded): the file itself (leaf=1), which
+// stands for its .part and .part.meta too, and its parent folders (leaf=0). name_hints remembers
 // the last -N suffix handed out for a name, so that thousands of URLs wanting
 // the same name do not probe -2, -3, ... from the start each time.
 const schema = `
@@ -150,9 +150,16 @@ const (
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source`
 
-	sqlNameByURL  = `SELECT path FROM names WHERE url = ?`
-	sqlLeafTaken  = `SELECT count(*) FROM taken WHERE fold IN (?, ?, ?)`
-	sqlTakenLeaf  = `SELECT leaf FROM taken WHERE fold = ?`
+	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
+	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
+	// a folder D occupies D (leaf 0). M can be a file if no folder is one
+	// of M's three names and no file is either, or has M as its .part or
+	// .part.meta (?4, ?5: M without that suffix, or ''). D can be a folder
+	// if no file is D or has D as its .part or .part.meta. (Databases from
+	// before kept the .part and .part.meta rows too; they only take names
+	// that are taken anyway.)
+	sqlLeafTaken  = `SELECT count(*) FROM taken WHERE fold IN (?1, ?2, ?3, ?4, ?5) AND (leaf = 1 OR fold IN (?1, ?2, ?3))`
+	sqlTakenLeaf  = `SELECT count(*) FROM taken WHERE fold IN (?, ?, ?) AND leaf = 1`
 	sqlAddName    = `INSERT INTO names(url, path) VALUES (?, ?)`
 	sqlAddTaken   = `INSERT INTO taken(fold, leaf) VALUES (?, ?) ON CONFLICT(fold) DO NOTHING`
 	sqlGetHint    = `SELECT n FROM name_hints WHERE fold = ?`

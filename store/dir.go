@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -28,6 +29,7 @@ var rootNames = map[string]bool{".crawl": true, "manifest.csv": true, "failed.cs
 type Dir struct {
 	root string
 	db   *DB
+	made sync.Map // OS paths of folders known to exist
 }
 
 // NewDir returns the output folder at root, whose name reservations and file
@@ -48,6 +50,26 @@ func (d *Dir) abs(rel string) (string, error) {
 		return "", fmt.Errorf("path %q is not inside the output folder", rel)
 	}
 	return filepath.Join(d.root, p), nil
+}
+
+// mkdirs makes the folder dir (an OS path) and those above it, once per
+// Dir: a folder made stays.
+func (d *Dir) mkdirs(dir string) error {
+	if _, ok := d.made.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	d.made.Store(dir, true)
+	return nil
+}
+
+// forgetDir is for a folder that mkdirs made but that is gone (removed by
+// hand): it makes it again and reports whether it could.
+func (d *Dir) forgetDir(dir string) bool {
+	d.made.Delete(dir)
+	return d.mkdirs(dir) == nil
 }
 
 // fold is the form under which names are compared: case-insensitive and
@@ -73,87 +95,130 @@ func (d *Dir) Reserve(ctx context.Context, rawURL, want string) (string, error) 
 	}
 	var path string
 	err := d.db.write(ctx, "reserve a name for "+rawURL, func(tx *sql.Tx) error {
-		err := d.db.stmt(ctx, tx, sqlNameByURL).QueryRowContext(ctx, rawURL).Scan(&path)
-		if err == nil || !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		segs := strings.Split(SafePath(want), "/")
-		last := len(segs) - 1
-
-		// Folders first: each must be free to be a folder.
-		for i := range last {
-			base := segs[i]
-			for n := 1; ; n++ {
-				if n > 1 {
-					segs[i] = numbered(base, n, false, maxSegment)
-				}
-				free, err := d.dirFree(ctx, tx, segs[:i+1])
-				if err != nil {
-					return err
-				}
-				if free {
-					break
-				}
-				if n >= maxNumber {
-					return fmt.Errorf("no free folder name for %q", strings.Join(segs[:i+1], "/"))
-				}
-			}
-		}
-
-		// Then the file, from the last number handed out for this name on.
-		base := segs[last]
-		hintKey := fold(strings.Join(segs, "/"))
-		for n := 1; ; n++ {
-			if n > 1 {
-				segs[last] = numbered(base, n, true, maxLeaf)
-			}
-			free, err := d.leafFree(ctx, tx, segs)
-			if err != nil {
-				return err
-			}
-			if free {
-				if n > 1 {
-					if _, err := d.db.stmt(ctx, tx, sqlSetHint).ExecContext(ctx, hintKey, n); err != nil {
-						return err
-					}
-				}
-				break
-			}
-			if n >= maxNumber {
-				return fmt.Errorf("no free file name for %q", strings.Join(segs, "/"))
-			}
-			if n == 1 {
-				var hint int
-				err := d.db.stmt(ctx, tx, sqlGetHint).QueryRowContext(ctx, hintKey).Scan(&hint)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-				n = max(n, hint) // the loop's n++ moves on to hint+1 (and at least 2)
-			}
-		}
-
-		path = strings.Join(segs, "/")
-		if _, err := d.db.stmt(ctx, tx, sqlAddName).ExecContext(ctx, rawURL, path); err != nil {
-			return err
-		}
-		add := d.db.stmt(ctx, tx, sqlAddTaken)
-		f := fold(path)
-		for _, s := range []string{f, f + partSuffix, f + partSuffix + metaSuffix} {
-			if _, err := add.ExecContext(ctx, s, 1); err != nil {
-				return err
-			}
-		}
-		for i := range last {
-			if _, err := add.ExecContext(ctx, fold(strings.Join(segs[:i+1], "/")), 0); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		path, _, err = d.reserveTx(ctx, tx, rawURL, want)
+		return err
 	})
 	if err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// NameWant is a URL and the name it asks for, for ReserveMany.
+type NameWant struct {
+	URL, Want string
+}
+
+// Reservation is the outcome of one NameWant in ReserveMany.
+type Reservation struct {
+	Path string // as Reserve returns it
+	// Fresh: the name was reserved just now, and nothing was on disk under
+	// it, nor its .part; CreatePart may create the part.
+	Fresh bool
+}
+
+// ReserveMany is Reserve for several URLs in one transaction, which costs
+// about what one Reserve does; res[i] is the outcome of wants[i]. It is
+// all or nothing: if one cannot be reserved, none is, and Reserve on each
+// tells which and why.
+func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservation, err error) {
+	if d.db == nil {
+		return nil, fmt.Errorf("reserve names: no database")
+	}
+	res = make([]Reservation, len(wants))
+	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(tx *sql.Tx) error {
+		for i, w := range wants {
+			r := &res[i]
+			var err error
+			if r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want); err != nil {
+				return fmt.Errorf("%s: %w", w.URL, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// reserveTx reserves rawURL's path inside tx (see Reserve); fresh tells a
+// name reserved just now from one an earlier call reserved.
+func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string) (path string, fresh bool, err error) {
+	err = d.db.stmt(ctx, tx, sqlNameByURL).QueryRowContext(ctx, rawURL).Scan(&path)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return path, false, err
+	}
+	segs := strings.Split(SafePath(want), "/")
+	last := len(segs) - 1
+
+	// Folders first: each must be free to be a folder.
+	for i := range last {
+		base := segs[i]
+		for n := 1; ; n++ {
+			if n > 1 {
+				segs[i] = numbered(base, n, false, maxSegment)
+			}
+			free, err := d.dirFree(ctx, tx, segs[:i+1])
+			if err != nil {
+				return "", false, err
+			}
+			if free {
+				break
+			}
+			if n >= maxNumber {
+				return "", false, fmt.Errorf("no free folder name for %q", strings.Join(segs[:i+1], "/"))
+			}
+		}
+	}
+
+	// Then the file, from the last number handed out for this name on.
+	base := segs[last]
+	hintKey := fold(strings.Join(segs, "/"))
+	for n := 1; ; n++ {
+		if n > 1 {
+			segs[last] = numbered(base, n, true, maxLeaf)
+		}
+		free, err := d.leafFree(ctx, tx, segs)
+		if err != nil {
+			return "", false, err
+		}
+		if free {
+			if n > 1 {
+				if _, err := d.db.stmt(ctx, tx, sqlSetHint).ExecContext(ctx, hintKey, n); err != nil {
+					return "", false, err
+				}
+			}
+			break
+		}
+		if n >= maxNumber {
+			return "", false, fmt.Errorf("no free file name for %q", strings.Join(segs, "/"))
+		}
+		if n == 1 {
+			var hint int
+			err := d.db.stmt(ctx, tx, sqlGetHint).QueryRowContext(ctx, hintKey).Scan(&hint)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", false, err
+			}
+			n = max(n, hint) // the loop's n++ moves on to hint+1 (and at least 2)
+		}
+	}
+
+	path = strings.Join(segs, "/")
+	if _, err := d.db.stmt(ctx, tx, sqlAddName).ExecContext(ctx, rawURL, path); err != nil {
+		return "", false, err
+	}
+	add := d.db.stmt(ctx, tx, sqlAddTaken)
+	if _, err := add.ExecContext(ctx, fold(path), 1); err != nil {
+		return "", false, err
+	}
+	for i := range last {
+		if _, err := add.ExecContext(ctx, fold(strings.Join(segs[:i+1], "/")), 0); err != nil {
+			return "", false, err
+		}
+	}
+	return path, true, nil
 }
 
 // dirFree reports whether the folder segs (from the root) can hold the new
@@ -165,12 +230,9 @@ func (d *Dir) dirFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, err
 	if len(segs) == 1 && rootNames[f] {
 		return false, nil
 	}
-	var leaf int
-	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, f).Scan(&leaf)
-	switch {
-	case err == nil && leaf == 1:
-		return false, nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
+	var n int
+	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, f, trimName(f, partSuffix), trimName(f, partSuffix+metaSuffix)).Scan(&n)
+	if err != nil || n > 0 {
 		return false, err
 	}
 	fi, err := os.Stat(filepath.Join(d.root, filepath.FromSlash(p)))
@@ -184,6 +246,15 @@ func (d *Dir) dirFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, err
 	}
 }
 
+// trimName returns f without suffix, or "" (which is no name) if f does not
+// end in it.
+func trimName(f, suffix string) string {
+	if len(f) > len(suffix) && strings.HasSuffix(f, suffix) {
+		return f[:len(f)-len(suffix)]
+	}
+	return ""
+}
+
 // leafFree reports whether the file segs (from the root) is free: neither it
 // nor its .part nor its .part.meta is reserved (as a file or a folder) or on
 // disk.
@@ -194,7 +265,8 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 		return false, nil
 	}
 	var n int
-	err := d.db.stmt(ctx, tx, sqlLeafTaken).QueryRowContext(ctx, f, f+partSuffix, f+partSuffix+metaSuffix).Scan(&n)
+	err := d.db.stmt(ctx, tx, sqlLeafTaken).QueryRowContext(ctx, f, f+partSuffix, f+partSuffix+metaSuffix,
+		trimName(f, partSuffix), trimName(f, partSuffix+metaSuffix)).Scan(&n)
 	if err != nil || n > 0 {
 		return false, err
 	}

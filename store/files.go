@@ -33,6 +33,53 @@ func (db *DB) AckFile(ctx context.Context, id int64, f File) error {
 	})
 }
 
+// FileAck is one task to acknowledge with the record of its file.
+type FileAck struct {
+	ID   int64
+	File File
+}
+
+// AckFiles is AckFile for several tasks in one transaction, which costs
+// about what one AckFile does. errs[i] is the outcome of acks[i]: nil, or
+// an error wrapping ErrNoTask when that task is no longer leased (the
+// others are stored all the same). err is set, and nothing is stored, when
+// the transaction itself fails.
+func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
+	errs = make([]error, len(acks))
+	for i, a := range acks {
+		if a.File.URL == "" || a.File.Path == "" {
+			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
+		}
+	}
+	err = db.write(ctx, fmt.Sprintf("ack %d tasks with their files", len(acks)), func(tx *sql.Tx) error {
+		done, rec := db.stmt(ctx, tx, sqlAck), db.stmt(ctx, tx, sqlRecordFile)
+		for i, a := range acks {
+			if errs[i] != nil {
+				continue
+			}
+			res, err := done.ExecContext(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, ErrNoTask)
+				continue
+			}
+			f := a.File
+			if _, err := rec.ExecContext(ctx, f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
 // FileByURL returns the record of the file downloaded from url, if any.
 func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	var f File

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,5 +136,47 @@ func TestWriteManifest(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(empty.Root(), ManifestName)); got != "url,path,bytes,sha256,content_type,source\n" {
 		t.Errorf("empty manifest %q", got)
+	}
+}
+
+// TestAckFiles stores several records in one go; a task that is gone is
+// reported on its own and the others are stored.
+func TestAckFiles(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	var tasks []Task
+	for _, k := range []string{"u1", "u2", "u3"} {
+		tasks = append(tasks, Task{Queue: "download", Key: k})
+	}
+	if _, err := db.Put(ctx, tasks...); err != nil {
+		t.Fatal(err)
+	}
+	leased, err := db.Lease(ctx, "download", 3, "w", time.Minute)
+	if err != nil || len(leased) != 3 {
+		t.Fatal(leased, err)
+	}
+	acks := []FileAck{
+		{leased[0].ID, File{URL: "http://h/1", Path: "1", Bytes: 1}},
+		{leased[2].ID + 100, File{URL: "http://h/gone", Path: "gone", Bytes: 2}},
+		{leased[1].ID, File{URL: "http://h/2", Path: "2", Bytes: 2}},
+		{leased[2].ID, File{URL: "http://h/3", Path: "3", Bytes: 3}},
+	}
+	errs, err := db.AckFiles(ctx, acks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], ErrNoTask) || errs[2] != nil || errs[3] != nil {
+		t.Errorf("errs %v", errs)
+	}
+	for _, tt := range []struct{ url, path string }{{"http://h/1", "1"}, {"http://h/2", "2"}, {"http://h/3", "3"}} {
+		if f, ok, err := db.FileByURL(ctx, tt.url); err != nil || !ok || f.Path != tt.path {
+			t.Errorf("FileByURL(%s) = %+v, %v, %v; want path %s", tt.url, f, ok, err, tt.path)
+		}
+	}
+	if _, ok, _ := db.FileByURL(ctx, "http://h/gone"); ok {
+		t.Error("the gone task's file was recorded")
+	}
+	if c, _ := db.Counts(ctx); c["download"] != (QueueCounts{Done: 3}) {
+		t.Errorf("counts %+v", c["download"])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,12 @@ func TestReserve(t *testing.T) {
 		{"http://a/24", "STRASSE/ä.jpg", "STRASSE/ä.jpg"},
 		{"http://a/25", "straße/a\u0308.jpg", "straße/a\u0308-2.jpg"}, // NFD of the same name
 		{"http://a/26", "", "file"},
+		{"http://a/27", "r.part", "r.part"},
+		{"http://a/28", "r", "r-2"},                                         // its .part would be the file r.part
+		{"http://a/29", "img.jpg.part.meta", "img.jpg.part-2.meta"},         // would be img.jpg's sidecar
+		{"http://a/30", "r.part.meta/z.jpg", "r.part.meta/z.jpg"},           // r's sidecar, but r is not reserved
+		{"http://a/31", "r.part/z.jpg", "r.part-2/z.jpg"},                   // the file r.part
+		{"http://a/32", "img-2.jpg.part.meta/z", "img-2.jpg.part.meta-2/z"}, // img-2.jpg's sidecar
 	}
 	for _, tt := range tests {
 		got, err := d.Reserve(ctx, tt.url, tt.want)
@@ -242,5 +249,42 @@ func TestReserveManySameName(t *testing.T) {
 	}
 	if !seen["gallery/1.jpg"] {
 		t.Error("gallery/1.jpg not given out")
+	}
+}
+
+// TestReserveMany reserves as Reserve does, in one transaction, and tells
+// the names reserved just now, for which CreatePart makes the part.
+func TestReserveMany(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d := NewDir(root, openTest(t))
+	if _, err := d.Reserve(ctx, "http://a/0", "x.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "disk.jpg"), []byte("not ours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.ReserveMany(ctx, []NameWant{
+		{"http://a/0", "other.jpg"}, {"http://a/1", "x.jpg"}, {"http://a/2", "disk.jpg"}, {"http://a/1", "y.jpg"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Reservation{{"x.jpg", false}, {"x-2.jpg", true}, {"disk-2.jpg", true}, {"x-2.jpg", false}}
+	if !slices.Equal(res, want) {
+		t.Errorf("ReserveMany = %+v, want %+v", res, want)
+	}
+	p, err := d.CreatePart(ctx, res[1].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write([]byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := p.Commit(4); err != nil || n != 4 {
+		t.Fatalf("commit: %d, %v", n, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "x-2.jpg")); err != nil || string(b) != "data" {
+		t.Errorf("x-2.jpg: %q, %v", b, err)
 	}
 }

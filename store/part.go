@@ -72,10 +72,13 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
 	partPath := final + partSuffix
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := d.mkdirs(filepath.Dir(final)); err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
 	f, err := openLocked(partPath)
+	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(filepath.Dir(final)) {
+		f, err = openLocked(partPath) // the folder was removed meanwhile
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
@@ -114,6 +117,41 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 	p.validator = string(v)
 	p.saved = p.validator
 	return p, nil
+}
+
+// CreatePart is OpenPart for a name that ReserveMany has just reserved
+// (Reservation.Fresh): nothing can be there yet, so it creates the part
+// without looking for one to resume. If a part is there after all, it
+// does what OpenPart does.
+func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
+	final, err := d.abs(rel)
+	if err != nil {
+		return nil, fmt.Errorf("create part: %w", err)
+	}
+	partPath := final + partSuffix
+	if err := d.mkdirs(filepath.Dir(final)); err != nil {
+		return nil, fmt.Errorf("create part %s: %w", partPath, err)
+	}
+	create := func() (*os.File, error) { return os.OpenFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644) }
+	f, err := create()
+	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(filepath.Dir(final)) {
+		f, err = create() // the folder was removed meanwhile
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return d.OpenPart(ctx, rel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create part %s: %w", partPath, err)
+	}
+	// Locked, as OpenPart's are, so that a resume elsewhere waits for it.
+	if err := lockFile(f); err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("create part %s: %w", partPath, ErrPartBusy)
+		}
+		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
+	}
+	return &Part{final: final, f: f, h: sha256.New()}, nil
 }
 
 // openSegments takes up a segmented part from its sidecar. A sidecar that

@@ -897,6 +897,17 @@ func (r *RedisDB) AckFile(ctx context.Context, id int64, f File) error {
 	return r.finish(ctx, fmt.Sprintf("ack task %d with file %s", id, f.Path), id, "file", f.URL, rec, nil)
 }
 
+// AckFiles acknowledges several tasks with their files, as AckFile does
+// each. errs[i] is the outcome of acks[i]; err is only for a batch that
+// cannot be tried at all (none here: each ack is its own script run).
+func (r *RedisDB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
+	errs = make([]error, len(acks))
+	for i, a := range acks {
+		errs[i] = r.AckFile(ctx, a.ID, a.File)
+	}
+	return errs, nil
+}
+
 // Fail marks the task failed for good, with a reason and the URL and source
 // (the page or list it came from) it concerns, for the summary and
 // failed.csv. A task that is already done stays done.

@@ -1,0 +1,168 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"crawl/store"
+)
+
+// A download stage batches its writes to the queue database: the names of
+// the files it leases are reserved together, in one transaction per lease,
+// and the records of finished files are stored together by one goroutine
+// (the acker) while the workers go on with the next files. Each write then
+// costs one transaction per batch instead of two per file.
+
+// reservedAhead is a leased file task whose name reserveAhead reserved.
+type reservedAhead struct {
+	ft    FileTask
+	rel   string
+	fresh bool // reserved just now: nothing on disk to take up
+}
+
+// reserveAhead reserves, in one transaction, the names of the leased file
+// tasks that the URL and the task alone name (not those waiting for the
+// response's type for their {ext}); download takes them from s.ahead. A
+// task left out reserves its own name as it starts, and so does each of a
+// batch that could not be reserved together.
+func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
+	if len(tasks) < 2 {
+		return
+	}
+	var wants []store.NameWant
+	var picked []reservedAhead
+	var ids []int64
+	for _, t := range tasks {
+		ft, err := decodeTask[FileTask](t)
+		if err != nil || needsExt(s.cfg.Name, ft) {
+			continue
+		}
+		if u, err := url.Parse(ft.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			continue
+		}
+		wants = append(wants, store.NameWant{URL: ft.URL, Want: expandName(s.cfg.Name, ft)})
+		picked = append(picked, reservedAhead{ft: ft})
+		ids = append(ids, t.ID)
+	}
+	if len(wants) < 2 {
+		return
+	}
+	res, err := s.dir.ReserveMany(ctx, wants)
+	if err != nil {
+		return
+	}
+	for i, r := range res {
+		picked[i].rel, picked[i].fresh = r.Path, r.Fresh
+		s.ahead.Store(ids[i], picked[i])
+	}
+}
+
+// takeAhead returns the name reserveAhead reserved for task id, if any.
+func (s *stage) takeAhead(id int64) (reservedAhead, bool) {
+	v, ok := s.ahead.LoadAndDelete(id)
+	if !ok {
+		return reservedAhead{}, false
+	}
+	return v.(reservedAhead), true
+}
+
+// fileAck is a finished file waiting for its task's acknowledgement.
+type fileAck struct {
+	task store.Task
+	file store.File
+	kind string // the event to emit once stored
+}
+
+// Acker settings: a batch is what finishes within ackEvery of its first
+// file, or ackBatch files, whichever comes first, so that the write lock
+// is free most of the time for the other stage processes; ackQueue files
+// may wait before a worker that finishes one more blocks.
+const (
+	ackEvery = 5 * time.Millisecond
+	ackBatch = 128
+	ackQueue = 256
+)
+
+// startAcker starts the goroutine that stores the records of finished
+// files in batches (see record). The returned func, called once the
+// workers are done, stores what is left and waits for it.
+func (s *stage) startAcker(ctx context.Context) (stop func()) {
+	in := make(chan fileAck, ackQueue)
+	exited := make(chan struct{})
+	s.acks = in
+	go func() {
+		defer close(exited)
+		for first := range in {
+			batch := []fileAck{first}
+			timer := time.NewTimer(ackEvery)
+		collect:
+			for len(batch) < ackBatch {
+				select {
+				case a, ok := <-in:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, a)
+				case <-timer.C:
+					break collect
+				}
+			}
+			timer.Stop()
+			s.storeAcks(ctx, batch)
+		}
+	}()
+	return func() {
+		close(in)
+		<-exited
+	}
+}
+
+// storeAcks stores a batch of file records with their acknowledgements,
+// trying again as settle does while the database cannot take them, and
+// tells the supervisor of each one stored.
+func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
+	wait := settleFirstWait
+	for try := 0; ; try++ {
+		acks := make([]store.FileAck, len(batch))
+		for i, a := range batch {
+			acks[i] = store.FileAck{ID: a.task.ID, File: a.file}
+		}
+		c, cancel := settleCtx(ctx)
+		errs, err := s.db.AckFiles(c, acks)
+		cancel()
+		if err == nil {
+			var again []fileAck
+			for i, a := range batch {
+				switch {
+				case errs[i] == nil:
+					s.ev.emit(Event{Kind: a.kind, URL: a.file.URL, Path: a.file.Path, Bytes: a.file.Bytes})
+				case errors.Is(errs[i], store.ErrNoTask):
+					fmt.Fprintf(s.log, "crawl: %s: record %s: %v\n", s.owner, a.file.URL, errs[i])
+				default:
+					again = append(again, a)
+					err = errs[i]
+				}
+			}
+			batch = again
+		}
+		if len(batch) == 0 {
+			if try > 0 {
+				fmt.Fprintf(s.log, "crawl: %s: records stored after %d tries\n", s.owner, try+1)
+			}
+			return
+		}
+		if try == 0 {
+			fmt.Fprintf(s.log, "crawl: %s: record %d files: %v; trying again until they are stored (free some disk space, or press Ctrl-C to stop)\n",
+				s.owner, len(batch), err)
+		}
+		select {
+		case <-ctx.Done():
+			return // the tasks stay leased; the next run finds the files in place
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, settleMaxWait)
+	}
+}
