@@ -166,3 +166,77 @@ func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
 		wait = min(2*wait, settleMaxWait)
 	}
 }
+
+// nameReq asks the reserver for a name.
+type nameReq struct {
+	want store.NameWant
+	done chan nameRes
+}
+
+type nameRes struct {
+	r   store.Reservation
+	err error
+}
+
+// startReserver starts the goroutine that reserves the names that wait for
+// the response (see reserveName), those that several workers ask for at
+// once together, in one transaction. The returned func stops it.
+func (s *stage) startReserver(ctx context.Context) (stop func()) {
+	in := make(chan nameReq)
+	exited := make(chan struct{})
+	s.names = in
+	go func() {
+		defer close(exited)
+		for first := range in {
+			batch := []nameReq{first}
+		more:
+			for len(batch) < ackBatch {
+				select {
+				case r, ok := <-in:
+					if !ok {
+						break more
+					}
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
+			wants := make([]store.NameWant, len(batch))
+			for i, r := range batch {
+				wants[i] = r.want
+			}
+			res, err := s.dir.ReserveMany(ctx, wants)
+			for i, r := range batch {
+				if err == nil {
+					r.done <- nameRes{r: res[i]}
+					continue
+				}
+				// One of them could not be reserved: each on its own, to
+				// tell which.
+				path, err := s.dir.Reserve(ctx, r.want.URL, r.want.Want)
+				r.done <- nameRes{r: store.Reservation{Path: path}, err: err}
+			}
+		}
+	}()
+	return func() {
+		close(in)
+		<-exited
+	}
+}
+
+// reserveName reserves the name of a file once its response tells the
+// extension: through the reserver when it runs, else on its own.
+func (s *stage) reserveName(ctx context.Context, rawURL, want string) (store.Reservation, error) {
+	if s.names == nil {
+		path, err := s.dir.Reserve(ctx, rawURL, want)
+		return store.Reservation{Path: path}, err
+	}
+	req := nameReq{want: store.NameWant{URL: rawURL, Want: want}, done: make(chan nameRes, 1)}
+	select {
+	case s.names <- req:
+	case <-ctx.Done():
+		return store.Reservation{}, ctx.Err()
+	}
+	res := <-req.done
+	return res.r, res.err
+}

@@ -334,11 +334,16 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 		if d.kept != "" {
 			want = fillExt(d.kept, ext)
 		}
-		rel, err := s.dir.Reserve(ctx, ft.URL, want)
+		r, err := s.reserveName(ctx, ft.URL, want)
 		if err != nil {
 			return "", 0, errFinal{fmt.Errorf("reserve name: %w", err)}
 		}
-		if err := d.open(ctx, rel); err != nil {
+		if r.Fresh {
+			err = d.create(ctx, r.Path)
+		} else {
+			err = d.open(ctx, r.Path)
+		}
+		if err != nil {
 			return "", 0, errFinal{err}
 		}
 		if d.part.Size() != 0 || d.part.Segments() != nil {

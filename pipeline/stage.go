@@ -40,6 +40,7 @@ type stage struct {
 
 	ahead sync.Map     // task ID → reservedAhead: names reserved at lease
 	acks  chan fileAck // to the acker, when it runs (download stage)
+	names chan nameReq // to the reserver, when it runs (download stage)
 }
 
 // syncEvery is how often a download stage makes the files it committed
@@ -98,6 +99,8 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		defer stopSync()
 		stopAcks := s.startAcker(ctx)
 		defer stopAcks() // before the last sync
+		stopNames := s.startReserver(ctx)
+		defer stopNames()
 		return s.pool(ctx, QueueDownload, cfg.Workers, s.download, s.reserveAhead)
 	}
 	return fmt.Errorf("unknown stage %q", name)
