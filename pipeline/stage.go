@@ -181,6 +181,16 @@ func (s *stage) heartbeat(ctx context.Context) {
 	}
 }
 
+// duePeeker is a backend that can tell, by reading only, whether a lease
+// would find a task (the SQLite one).
+type duePeeker interface {
+	HasDue(ctx context.Context, queue string) (bool, error)
+}
+
+// idlePeek is the longest an idle stage waits between two peeks; a lease
+// that finds nothing makes it wait 1 ms, then twice as long each time.
+const idlePeek = 16 * time.Millisecond
+
 // pool leases tasks of queue and runs handle on each, at most n at once,
 // until ctx is cancelled. It leases ahead, up to half of n more than are
 // running, so that a task finishing finds the next one waiting instead of
@@ -214,6 +224,11 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 	defer close(work)
 	ttl, _ := s.cfg.leaseTiming()
 	idle := time.Duration(0)
+	maxIdle := 100 * time.Millisecond
+	peek, canPeek := s.db.(duePeeker)
+	if canPeek {
+		maxIdle = idlePeek
+	}
 	for {
 		room := int(limit - held.Load())
 		if room < ahead && len(work) > 0 {
@@ -233,12 +248,25 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 			}
 			continue
 		}
+		if idle > 0 && canPeek {
+			// Idle: lease only once there is something to lease (a lease
+			// takes the write lock; the peek does not).
+			if due, err := peek.HasDue(ctx, queue); err == nil && !due {
+				idle = min(2*idle, maxIdle)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(idle):
+				}
+				continue
+			}
+		}
 		tasks, err := s.db.Lease(ctx, queue, room, s.owner, ttl)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
 		}
 		if len(tasks) == 0 {
-			idle = min(max(2*idle, 5*time.Millisecond), 100*time.Millisecond)
+			idle = min(max(2*idle, time.Millisecond), maxIdle)
 			select {
 			case <-ctx.Done():
 				return nil

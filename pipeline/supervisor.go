@@ -276,8 +276,11 @@ func supervise(ctx context.Context, cfg *Config, opt Options, db Backend, stages
 		}
 	}
 	restarts := 0
-	tick := time.NewTicker(100 * time.Millisecond)
+	// The queues are counted often, so that the run ends soon after its
+	// last file; the progress is drawn at most every progressDraw.
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var drawn time.Time
 	var runErr error
 loop:
 	for {
@@ -325,7 +328,8 @@ loop:
 			}
 			d := counts[QueueDownload]
 			p.Found = d.Ready + d.Leased + d.Done + d.Failed
-			if opt.Progress != nil {
+			if opt.Progress != nil && time.Since(drawn) >= progressDraw {
+				drawn = time.Now()
 				opt.Progress(*p, false)
 			}
 			over, err := done(ctx, counts)
@@ -350,6 +354,9 @@ loop:
 	}
 	return runErr
 }
+
+// progressDraw is how often the supervisor hands the progress on.
+const progressDraw = 100 * time.Millisecond
 
 // prepare decides whether this run resumes the last one or starts a new
 // generation, and takes back every lease of processes that are gone.

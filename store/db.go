@@ -136,6 +136,9 @@ const (
 			LIMIT ?)
 		RETURNING id, key, data, attempts`
 
+	sqlHasDue = `SELECT EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 0 AND not_before <= ?2)
+		OR EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 1 AND not_before <= ?2)`
+
 	sqlAck        = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id = ?`
 	sqlRetry      = `UPDATE tasks SET state = 0, not_before = ?, attempts = attempts + 1, owner = '' WHERE id = ? AND state = 1`
 	sqlFail       = `UPDATE tasks SET state = 3, data = NULL, owner = '', url = ?, reason = ?, source = ? WHERE id = ? AND state <> 2`
@@ -244,7 +247,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		db.ws[q] = st
 	}
-	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept} {
+	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept, sqlHasDue} {
 		st, err := db.r.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))

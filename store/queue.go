@@ -227,6 +227,17 @@ func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 	return int(n), err
 }
 
+// HasDue reports whether Lease on queue would find a task now: one ready
+// and due, or leased with its lease run out. It only reads, so an idle
+// consumer can ask often without taking the write lock.
+func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
+	var due bool
+	if err := db.rs[sqlHasDue].QueryRowContext(ctx, queue, db.now().UnixNano()).Scan(&due); err != nil {
+		return false, fmt.Errorf("look for tasks in queue %q: %w", queue, err)
+	}
+	return due, nil
+}
+
 // Counts returns the number of tasks in each state, by queue. A queue that
 // never had a task is absent (its zero QueueCounts is the right answer).
 func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {

@@ -607,3 +607,44 @@ func TestCountsKeptByTriggers(t *testing.T) {
 	db.Restart(ctx, "download")
 	check("restart")
 }
+
+// TestHasDue tells whether a lease would find a task, without leasing.
+func TestHasDue(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	clk := newClock(db)
+	due := func() bool {
+		t.Helper()
+		ok, err := db.HasDue(ctx, "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if due() {
+		t.Error("an empty queue has a task due")
+	}
+	if _, err := db.Put(ctx, Task{Queue: "q", Key: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if !due() {
+		t.Error("a ready task is not due")
+	}
+	leased, err := db.Lease(ctx, "q", 1, "w", time.Minute)
+	if err != nil || len(leased) != 1 {
+		t.Fatal(leased, err)
+	}
+	if due() {
+		t.Error("a leased task is due")
+	}
+	clk.advance(2 * time.Minute)
+	if !due() {
+		t.Error("a task whose lease ran out is not due")
+	}
+	if err := db.Ack(ctx, leased[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if due() {
+		t.Error("a done task is due")
+	}
+}
