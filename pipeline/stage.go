@@ -45,7 +45,7 @@ type stage struct {
 
 // syncEvery is how often a download stage makes the files it committed
 // durable against a power cut (Dir.Sync); it syncs once more when it stops.
-const syncEvery = time.Second
+const syncEvery = 250 * time.Millisecond
 
 // RunStage runs one stage (list, parse or download) of the crawl whose state
 // is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr.

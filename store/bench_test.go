@@ -108,3 +108,49 @@ func BenchmarkAckFileParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }
+
+// BenchmarkLeaseReserveAckBatch measures the download stage's pattern with
+// batching: lease a batch, reserve its names in one transaction, record
+// its files in one transaction.
+func BenchmarkLeaseReserveAckBatch(b *testing.B) {
+	for _, batch := range []int{5, 10} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			db := openTest(b)
+			dir := NewDir(b.TempDir(), db)
+			tasks := make([]Task, b.N)
+			for i := range tasks {
+				tasks[i] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", i)}
+			}
+			for i := 0; i < len(tasks); i += 1000 {
+				if _, err := db.Put(ctx, tasks[i:min(i+1000, len(tasks))]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				leased, err := db.Lease(ctx, "download", batch, "bench", time.Hour)
+				if err != nil || len(leased) == 0 {
+					b.Fatalf("lease: %d, %v", len(leased), err)
+				}
+				wants := make([]NameWant, len(leased))
+				for i, t := range leased {
+					wants[i] = NameWant{URL: t.Key, Want: "img/" + t.Key[len("http://example.com/img/"):]}
+				}
+				res, err := dir.ReserveMany(ctx, wants)
+				if err != nil {
+					b.Fatal(err)
+				}
+				acks := make([]FileAck, len(leased))
+				for i, t := range leased {
+					acks[i] = FileAck{ID: t.ID, File: File{URL: t.Key, Path: res[i].Path, Bytes: 1, SHA256: "x"}}
+				}
+				if _, err := db.AckFiles(ctx, acks); err != nil {
+					b.Fatal(err)
+				}
+				done += len(leased)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+		})
+	}
+}

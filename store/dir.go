@@ -30,6 +30,9 @@ type Dir struct {
 	root string
 	db   *DB
 	made sync.Map // OS paths of folders known to exist
+	// folders holds the folded folder paths that have a committed row in
+	// taken: free to hold more files, with no need to look again.
+	folders sync.Map
 }
 
 // NewDir returns the output folder at root, whose name reservations and file
@@ -94,14 +97,17 @@ func (d *Dir) Reserve(ctx context.Context, rawURL, want string) (string, error) 
 		return "", fmt.Errorf("reserve a name for %s: no database", rawURL)
 	}
 	var path string
+	var added []string
 	err := d.db.write(ctx, "reserve a name for "+rawURL, func(tx *sql.Tx) error {
 		var err error
-		path, _, err = d.reserveTx(ctx, tx, rawURL, want)
+		added = added[:0]
+		path, _, err = d.reserveTx(ctx, tx, rawURL, want, &added)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
+	d.knowFolders(added)
 	return path, nil
 }
 
@@ -127,11 +133,13 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 		return nil, fmt.Errorf("reserve names: no database")
 	}
 	res = make([]Reservation, len(wants))
+	var added []string
 	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(tx *sql.Tx) error {
+		added = added[:0]
 		for i, w := range wants {
 			r := &res[i]
 			var err error
-			if r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want); err != nil {
+			if r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want, &added); err != nil {
 				return fmt.Errorf("%s: %w", w.URL, err)
 			}
 		}
@@ -140,12 +148,16 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 	if err != nil {
 		return nil, err
 	}
+	d.knowFolders(added)
 	return res, nil
 }
 
 // reserveTx reserves rawURL's path inside tx (see Reserve); fresh tells a
 // name reserved just now from one an earlier call reserved.
-func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string) (path string, fresh bool, err error) {
+//
+// The folders it adds to taken go to *added, for the caller to remember once
+// the transaction is committed.
+func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, added *[]string) (path string, fresh bool, err error) {
 	err = d.db.stmt(ctx, tx, sqlNameByURL).QueryRowContext(ctx, rawURL).Scan(&path)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return path, false, err
@@ -154,7 +166,12 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string) (p
 	last := len(segs) - 1
 
 	// Folders first: each must be free to be a folder.
+	known := 0 // segs[:known] are folders with a row in taken
 	for i := range last {
+		if _, ok := d.folders.Load(fold(strings.Join(segs[:i+1], "/"))); ok && known == i {
+			known = i + 1
+			continue
+		}
 		base := segs[i]
 		for n := 1; ; n++ {
 			if n > 1 {
@@ -213,12 +230,21 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string) (p
 	if _, err := add.ExecContext(ctx, fold(path), 1); err != nil {
 		return "", false, err
 	}
-	for i := range last {
-		if _, err := add.ExecContext(ctx, fold(strings.Join(segs[:i+1], "/")), 0); err != nil {
+	for i := known; i < last; i++ {
+		f := fold(strings.Join(segs[:i+1], "/"))
+		if _, err := add.ExecContext(ctx, f, 0); err != nil {
 			return "", false, err
 		}
+		*added = append(*added, f)
 	}
 	return path, true, nil
+}
+
+// knowFolders remembers folders whose rows in taken are committed.
+func (d *Dir) knowFolders(folds []string) {
+	for _, f := range folds {
+		d.folders.Store(f, struct{}{})
+	}
 }
 
 // dirFree reports whether the folder segs (from the root) can hold the new
