@@ -22,6 +22,18 @@ const schemaVersion = 2
 // write lock before it gives up with SQLITE_BUSY.
 const busyTimeout = 10000
 
+// cacheKiB bounds the page cache of each connection (PRAGMA cache_size),
+// in KiB. Every stage process writes the same database, and a connection
+// drops its whole cache when it finds that another process wrote since its
+// last transaction, so a cache larger than what one transaction touches
+// buys little; SQLite's default of 2 MiB per connection only made each
+// process grow with the database.
+const cacheKiB = 512
+
+// readers is the most read-only connections a DB opens. Reads are short;
+// each connection holds its own page cache and statements.
+const readers = 2
+
 // sqliteBusy is SQLITE_BUSY, the primary result code of "database is locked".
 const sqliteBusy = 5
 
@@ -235,8 +247,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
-	db.r.SetMaxOpenConns(4)
-	db.r.SetMaxIdleConns(4)
+	db.r.SetMaxOpenConns(readers)
+	db.r.SetMaxIdleConns(readers)
 
 	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlRetry, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
@@ -268,6 +280,7 @@ func dsn(abs string, readOnly bool) string {
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout))
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(0)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

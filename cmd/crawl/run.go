@@ -172,6 +172,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 		Args:   cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer startProfile(args[0], stderr)()
+			tuneGC(args[0])
 			if err := pipeline.RunStage(cmd.Context(), args[0], args[1], stdout, stderr); err != nil {
 				return &runFailure{err: err, code: exitFailed}
 			}
@@ -257,6 +258,7 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 		return fmt.Errorf("--out: %w", err)
 	}
 	defer startProfile("supervisor", stderr)()
+	tuneGC("supervisor")
 	bar := newProgress(stderr, o.quiet, o.progress)
 	in := o.csv
 	o.csv = nil // the run closes it
