@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
@@ -339,6 +340,10 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 		release = func() { once.Do(func() { gateRelease(); local() }) }
 	}
 	reqCtx, cancel := context.WithCancelCause(ctx)
+	var conn net.Conn
+	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
+	})
 	fail := func(err error) (*Response, error) {
 		cancel(nil)
 		release()
@@ -380,7 +385,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 	} else if resp.ContentLength >= 0 {
 		r.Total = resp.ContentLength
 	}
-	r.Body = newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, release)
+	body := newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, release)
+	if resp.ProtoMajor == 1 {
+		body.conn = conn // an HTTP/2 connection is shared: never closed here
+	}
+	r.Body = body
 	return r, nil
 }
 

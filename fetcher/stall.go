@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,10 @@ type stallBody struct {
 	release func()
 	once    sync.Once
 	err     error
+	// conn is the HTTP/1 connection the body comes on (nil if not known);
+	// eof is set once the body was read to its end.
+	conn net.Conn
+	eof  atomic.Bool
 }
 
 func newStallBody(rc io.ReadCloser, url string, timeout time.Duration, cancel context.CancelCauseFunc, release func()) *stallBody {
@@ -53,6 +58,9 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	b.timer.Reset(b.timeout)
 	n, err := b.rc.Read(p)
 	b.timer.Stop()
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
 	if err != nil && err != io.EOF && b.stalled.Load() {
 		err = b.stallError()
 	}
@@ -60,10 +68,16 @@ func (b *stallBody) Read(p []byte) (int, error) {
 }
 
 // Close closes the body, ends the request and releases the per-host slot.
+// A body closed before its end also closes its connection at once (the
+// transport would do it in the background), so that the server has seen
+// the request end before the slot goes to the next one.
 func (b *stallBody) Close() error {
 	b.once.Do(func() {
 		b.timer.Stop()
 		b.err = b.rc.Close()
+		if b.conn != nil && !b.eof.Load() {
+			b.conn.Close()
+		}
 		b.cancel(nil)
 		b.release()
 	})

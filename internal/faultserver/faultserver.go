@@ -32,12 +32,14 @@ package faultserver
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,10 +145,15 @@ type Request struct {
 	Range   string // the Range header, "" if none
 	IfRange string // the If-Range header, "" if none
 	Start   time.Time
-	Done    bool  // the answer is over
-	Status  int   // the status sent (0 if the connection was dropped first)
-	Sent    int64 // body bytes sent
-	Fault   Kind  // the fault shown, 0 if none
+	End     time.Time // when the request was counted over (see recorder)
+	// ClientGone: the client closed the connection while the answer was
+	// being sent; the server sees that a moment after it happens, so End
+	// is late by that moment.
+	ClientGone bool
+	Done       bool  // the answer is over
+	Status     int   // the status sent (0 if the connection was dropped first)
+	Sent       int64 // body bytes sent
+	Fault      Kind  // the fault shown, 0 if none
 }
 
 // route answers one path.
@@ -293,6 +300,48 @@ func (s *Server) PeakRequests(host string) int {
 	return s.peakReqs[host]
 }
 
+// PeakRequestsSeen is PeakRequests for a client that ends requests by
+// closing their connections (when it has read what it wanted): the server
+// learns of such a close a moment after it happened, and may meanwhile see
+// the client's next request. A request the client left counts as over
+// lag before the server saw it go.
+func (s *Server) PeakRequestsSeen(host string, lag time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type edge struct {
+		at time.Time
+		d  int
+	}
+	var edges []edge
+	for _, r := range s.log {
+		if r.Host != host {
+			continue
+		}
+		end := r.End
+		if end.IsZero() {
+			end = time.Now()
+		} else if r.ClientGone {
+			end = end.Add(-lag)
+			if end.Before(r.Start) {
+				end = r.Start
+			}
+		}
+		edges = append(edges, edge{r.Start, 1}, edge{end, -1})
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].at.Equal(edges[j].at) {
+			return edges[i].d < edges[j].d // an end before a start at the same time
+		}
+		return edges[i].at.Before(edges[j].at)
+	})
+	peak, n := 0, 0
+	for _, e := range edges {
+		n += e.d
+		peak = max(peak, n)
+	}
+	return peak
+}
+
 // PeakConns is the most connections to host (Host or OtherHost) that were
 // open at once, idle ones included.
 func (s *Server) PeakConns(host string) int {
@@ -314,23 +363,39 @@ func (s *Server) connState(c net.Conn, state http.ConnState) {
 	}
 }
 
-// recorder notes the status and body bytes of an answer.
+// recorder notes the status and body bytes of an answer. It counts the
+// request over (end) just before the client can see its end: before the
+// write that completes the Content-Length, or the hang-up; when the client
+// closes the connection; else when the handler returns. A client that waits for the end of one request before it
+// starts the next is then never counted twice.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	sent   int64
+	want   int64 // the body's Content-Length, -1 if not known
+	end    func()
 }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.want = -1
+		if n, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil {
+			w.want = n
+		}
+		if w.want == 0 {
+			w.end()
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.want >= 0 && w.sent+int64(len(b)) >= w.want {
+		w.end()
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.sent += int64(n)
@@ -344,12 +409,35 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// The request is logged as it arrives; what was answered is filled in
 	// when the answer is over.
 	host := r.Host
-	rec := &recorder{ResponseWriter: w}
+	var once sync.Once
+	var idx int
+	var returned atomic.Bool
+	end := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.inflight[host]--
+			s.log[idx].End = time.Now()
+			s.mu.Unlock()
+		})
+	}
+	rec := &recorder{ResponseWriter: w, end: end}
+	// A client that stops reading and closes the connection is done with
+	// the request, though the handler may still be writing.
+	stop := context.AfterFunc(r.Context(), func() {
+		if !returned.Load() {
+			s.mu.Lock()
+			s.log[idx].ClientGone = s.log[idx].End.IsZero()
+			s.mu.Unlock()
+		}
+		end()
+	})
+	defer stop()
+	defer returned.Store(true)
 	s.mu.Lock()
 	rt := s.routes[r.URL.Path]
 	s.inflight[host]++
 	s.peakReqs[host] = max(s.peakReqs[host], s.inflight[host])
-	idx := len(s.log)
+	idx = len(s.log)
 	s.log = append(s.log, Request{
 		Host:    host,
 		Path:    r.URL.Path,
@@ -360,8 +448,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	var shown Kind
 	defer func() {
+		end()
 		s.mu.Lock()
-		s.inflight[host]--
 		e := &s.log[idx]
 		e.Done, e.Status, e.Sent, e.Fault = true, rec.status, rec.sent, shown
 		s.mu.Unlock()
@@ -534,6 +622,9 @@ func (s *Server) send(w *recorder, r *http.Request, body []byte, f *File) bool {
 // hangUp closes the connection under w: with a TCP reset if rst, else an
 // ordinary close.
 func (s *Server) hangUp(w http.ResponseWriter, rst bool) {
+	if rec, ok := w.(*recorder); ok {
+		rec.end()
+	}
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(fmt.Sprintf("faultserver: hijack: %v", err))

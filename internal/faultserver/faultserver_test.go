@@ -417,3 +417,36 @@ func TestCloseEndsStalls(t *testing.T) {
 	}
 	s.Close() // twice is fine
 }
+
+// TestClientGone: a client that closes a connection while the answer is
+// being sent is noted, and PeakRequestsSeen counts that request over a
+// moment before the server saw it go.
+func TestClientGone(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.File("/big", File{Body: Bytes("big", 8<<20), Rate: 1 << 20})
+	s.File("/small", File{Body: []byte("small")})
+	resp, err := http.Get(s.URL("/big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	time.Sleep(100 * time.Millisecond)
+	if _, _, err := get(t, s.URL("/small")); err != nil {
+		t.Fatal(err)
+	}
+	reqs := s.Requests("/big")
+	if len(reqs) != 1 || !reqs[0].ClientGone || reqs[0].End.IsZero() {
+		t.Errorf("/big: %+v; want one request the client left", reqs)
+	}
+	if small := s.Requests("/small"); len(small) != 1 || small[0].ClientGone || small[0].End.IsZero() {
+		t.Errorf("/small: %+v", small)
+	}
+	if p := s.PeakRequestsSeen(s.Host(), time.Second); p != 1 {
+		t.Errorf("PeakRequestsSeen = %d, want 1", p)
+	}
+}
