@@ -135,10 +135,11 @@ func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
 		cancel()
 		if err == nil {
 			var again []fileAck
+			var stored []Event
 			for i, a := range batch {
 				switch {
 				case errs[i] == nil:
-					s.ev.emit(Event{Kind: a.kind, URL: a.file.URL, Path: a.file.Path, Bytes: a.file.Bytes})
+					stored = append(stored, Event{Kind: a.kind, URL: a.file.URL, Path: a.file.Path, Bytes: a.file.Bytes})
 				case errors.Is(errs[i], store.ErrNoTask):
 					fmt.Fprintf(s.log, "crawl: %s: record %s: %v\n", s.owner, a.file.URL, errs[i])
 				default:
@@ -146,6 +147,7 @@ func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
 					err = errs[i]
 				}
 			}
+			s.ev.emitAll(stored)
 			batch = again
 		}
 		if len(batch) == 0 {

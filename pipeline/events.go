@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"sync"
@@ -159,16 +160,31 @@ func (ts *Transfers) InFlight(now time.Time) InFlight {
 	return f
 }
 
-// emitter writes events; safe for concurrent use.
+// emitter writes events, one JSON line each; safe for concurrent use.
 type emitter struct {
 	mu  sync.Mutex
-	enc *json.Encoder
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder // into buf
 }
 
-func newEmitter(w io.Writer) *emitter { return &emitter{enc: json.NewEncoder(w)} }
+func newEmitter(w io.Writer) *emitter {
+	e := &emitter{w: w}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}
 
-func (e *emitter) emit(ev Event) {
+func (e *emitter) emit(ev Event) { e.emitAll([]Event{ev}) }
+
+// emitAll writes several events with one write.
+func (e *emitter) emitAll(evs []Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_ = e.enc.Encode(ev) // the supervisor going away is noticed through the context
+	e.buf.Reset()
+	for _, ev := range evs {
+		_ = e.enc.Encode(ev)
+	}
+	if e.buf.Len() > 0 {
+		_, _ = e.w.Write(e.buf.Bytes()) // the supervisor going away is noticed through the context
+	}
 }
