@@ -376,13 +376,16 @@ func isASCII(s string) bool {
 	return true
 }
 
+// dropBreaks removes tabs and line breaks.
+var dropBreaks = strings.NewReplacer("\t", "", "\n", "", "\r", "")
+
 // cleanRef does what the URL Standard's parser does before Go's sees the
 // string: strip surrounding spaces and controls, drop tabs and newlines,
 // read '\' as '/' before the query, keep a stray '%' literal.
 func cleanRef(ref string) string {
 	ref = strings.TrimFunc(ref, func(r rune) bool { return r <= ' ' || unicode.IsSpace(r) })
 	if strings.ContainsAny(ref, "\t\n\r") {
-		ref = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(ref)
+		ref = dropBreaks.Replace(ref)
 	}
 	end := strings.IndexAny(ref, "?#")
 	if end < 0 {

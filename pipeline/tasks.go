@@ -199,15 +199,20 @@ func sameType(a, b string) bool {
 	return ta != "" && ta == tb
 }
 
+// Built once: a Replacer prepares its tables on first use.
+var (
+	slashes = strings.NewReplacer("/", "_", "\\", "_")
+	breaks  = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+)
+
 func field(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.NewReplacer("/", "_", "\\", "_").Replace(s)
+	return slashes.Replace(strings.TrimSpace(s))
 }
 
 // cellValue is a CSV cell as a piece of a file name: line breaks and tabs
 // (a quoted cell may hold them) become spaces.
 func cellValue(s string) string {
-	return strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s))
+	return strings.TrimSpace(breaks.Replace(s))
 }
 
 // rowCells keeps the cells of row that the numbers in need name, and no
