@@ -294,7 +294,7 @@ func dsn(abs string, readOnly bool) string {
 // so that processes opening a new database at once do not trip over each
 // other.
 func (db *DB) migrate(ctx context.Context) error {
-	return db.write(ctx, "create schema", func(tx *sql.Tx) error {
+	return db.write(ctx, "create schema", func(ctx context.Context, tx *sql.Tx) error {
 		var v int
 		if err := tx.QueryRowContext(ctx, sqlUserVerGet).Scan(&v); err != nil {
 			return err
@@ -350,17 +350,21 @@ func (db *DB) Close() error {
 }
 
 // write runs fn in one immediate (write-locked) transaction on the writer
-// connection and commits it; what names the operation in the error.
+// connection and commits it; what names the operation in the error. Only
+// BEGIN waits for another process (for the write lock): fn gets a context
+// that cannot be cancelled for its statements, which spares the driver a
+// watcher goroutine per statement.
 //
-// Writes are not group-committed across goroutines: a process that keeps
-// the write lock busy back to back starves the other stage processes, whose
-// SQLite busy handler sleeps while it waits.
-func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+// Writes are not group-committed across goroutines here: a process that
+// keeps the write lock busy back to back starves the other stage
+// processes, whose SQLite busy handler sleeps while it waits. The download
+// stage batches its own writes instead (ReserveMany, AckFiles).
+func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -368,6 +372,16 @@ func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error)
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// quick is the context for a short read: a reader never waits for a lock in
+// WAL mode, so it runs to its end without the driver's per-statement
+// watcher of cancellation. A ctx already done still stops it first.
+func quick(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // stmt returns the writer statement q bound to tx.

@@ -98,7 +98,7 @@ func (d *Dir) Reserve(ctx context.Context, rawURL, want string) (string, error) 
 	}
 	var path string
 	var added []string
-	err := d.db.write(ctx, "reserve a name for "+rawURL, func(tx *sql.Tx) error {
+	err := d.db.write(ctx, "reserve a name for "+rawURL, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		added = added[:0]
 		path, _, err = d.reserveTx(ctx, tx, rawURL, want, &added)
@@ -134,7 +134,7 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 	}
 	res = make([]Reservation, len(wants))
 	var added []string
-	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(tx *sql.Tx) error {
+	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(ctx context.Context, tx *sql.Tx) error {
 		added = added[:0]
 		for i, w := range wants {
 			r := &res[i]

@@ -23,7 +23,7 @@ func (db *DB) AckFile(ctx context.Context, id int64, f File) error {
 	if f.URL == "" || f.Path == "" {
 		return fmt.Errorf("ack task %d: file record needs a URL and a path", id)
 	}
-	return db.write(ctx, fmt.Sprintf("ack task %d with file %s", id, f.Path), func(tx *sql.Tx) error {
+	return db.write(ctx, fmt.Sprintf("ack task %d with file %s", id, f.Path), func(ctx context.Context, tx *sql.Tx) error {
 		if err := db.done(ctx, tx, id); err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
 		}
 	}
-	err = db.write(ctx, fmt.Sprintf("ack %d tasks with their files", len(acks)), func(tx *sql.Tx) error {
+	err = db.write(ctx, fmt.Sprintf("ack %d tasks with their files", len(acks)), func(ctx context.Context, tx *sql.Tx) error {
 		done, rec := db.stmt(ctx, tx, sqlAck), db.stmt(ctx, tx, sqlRecordFile)
 		for i, a := range acks {
 			if errs[i] != nil {
@@ -83,7 +83,7 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 // FileByURL returns the record of the file downloaded from url, if any.
 func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	var f File
-	err := db.rs[sqlFileByURL].QueryRowContext(ctx, url).
+	err := db.rs[sqlFileByURL].QueryRowContext(quick(ctx), url).
 		Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, false, nil

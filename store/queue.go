@@ -42,7 +42,7 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	err = db.write(ctx, "put tasks", func(tx *sql.Tx) error {
+	err = db.write(ctx, "put tasks", func(ctx context.Context, tx *sql.Tx) error {
 		added, err = db.put(ctx, tx, tasks)
 		return err
 	})
@@ -93,7 +93,7 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, tt
 		ttl = defaultTTL
 	}
 	tasks := make([]Task, 0, min(max, 64))
-	err := db.write(ctx, "lease from queue "+queue, func(tx *sql.Tx) error {
+	err := db.write(ctx, "lease from queue "+queue, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.now()
 		until := now.Add(ttl).UnixNano()
 		rows, err := db.stmt(ctx, tx, sqlLease).QueryContext(ctx,
@@ -127,7 +127,7 @@ func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
 	}
-	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(tx *sql.Tx) error {
+	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(ctx context.Context, tx *sql.Tx) error {
 		if err := db.done(ctx, tx, id); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (db *DB) done(ctx context.Context, tx *sql.Tx, id int64) error {
 // with Attempts one higher. A task that is no longer leased (it was released,
 // or another owner finished it) is left as it is.
 func (db *DB) Retry(ctx context.Context, id int64, after time.Duration) error {
-	return db.write(ctx, fmt.Sprintf("retry task %d", id), func(tx *sql.Tx) error {
+	return db.write(ctx, fmt.Sprintf("retry task %d", id), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.stmt(ctx, tx, sqlRetry).ExecContext(ctx, db.now().Add(max(after, 0)).UnixNano(), id)
 		if err != nil {
 			return err
@@ -170,7 +170,7 @@ func (db *DB) Retry(ctx context.Context, id int64, after time.Duration) error {
 // (the page or list it came from) it concerns, for the summary and
 // failed.csv. A task that is already done stays done.
 func (db *DB) Fail(ctx context.Context, id int64, url, reason, source string) error {
-	return db.write(ctx, fmt.Sprintf("fail task %d", id), func(tx *sql.Tx) error {
+	return db.write(ctx, fmt.Sprintf("fail task %d", id), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.stmt(ctx, tx, sqlFail).ExecContext(ctx, url, reason, source, id)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (db *DB) Extend(ctx context.Context, owner string, ttl time.Duration) error
 	if ttl <= 0 {
 		ttl = defaultTTL
 	}
-	return db.write(ctx, "extend leases of "+owner, func(tx *sql.Tx) error {
+	return db.write(ctx, "extend leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := db.stmt(ctx, tx, sqlExtend).ExecContext(ctx, db.now().Add(ttl).UnixNano(), owner)
 		return err
 	})
@@ -209,7 +209,7 @@ func (db *DB) Extend(ctx context.Context, owner string, ttl time.Duration) error
 // Attempts is not changed.
 func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 	var n int64
-	err := db.write(ctx, "release leases of "+owner, func(tx *sql.Tx) error {
+	err := db.write(ctx, "release leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
 		var res sql.Result
 		var err error
 		now := db.now().UnixNano()
@@ -232,7 +232,7 @@ func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 // consumer can ask often without taking the write lock.
 func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
 	var due bool
-	if err := db.rs[sqlHasDue].QueryRowContext(ctx, queue, db.now().UnixNano()).Scan(&due); err != nil {
+	if err := db.rs[sqlHasDue].QueryRowContext(quick(ctx), queue, db.now().UnixNano()).Scan(&due); err != nil {
 		return false, fmt.Errorf("look for tasks in queue %q: %w", queue, err)
 	}
 	return due, nil
@@ -241,7 +241,7 @@ func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
 // Counts returns the number of tasks in each state, by queue. A queue that
 // never had a task is absent (its zero QueueCounts is the right answer).
 func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
-	rows, err := db.rs[sqlCounts].QueryContext(ctx)
+	rows, err := db.rs[sqlCounts].QueryContext(quick(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("count tasks: %w", err)
 	}
@@ -299,7 +299,7 @@ func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
 // may be put again. Ready and leased tasks stay; file records and name
 // reservations stay too.
 func (db *DB) Restart(ctx context.Context, queues ...string) error {
-	return db.write(ctx, "restart queues", func(tx *sql.Tx) error {
+	return db.write(ctx, "restart queues", func(ctx context.Context, tx *sql.Tx) error {
 		if len(queues) == 0 {
 			_, err := db.stmt(ctx, tx, sqlRestartAll).ExecContext(ctx)
 			return err
@@ -329,7 +329,7 @@ func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 
 // SetMeta stores value under key.
 func (db *DB) SetMeta(ctx context.Context, key, value string) error {
-	return db.write(ctx, fmt.Sprintf("set meta %q", key), func(tx *sql.Tx) error {
+	return db.write(ctx, fmt.Sprintf("set meta %q", key), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, value)
 		return err
 	})
