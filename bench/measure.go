@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -166,6 +167,7 @@ type sampler struct {
 
 	mu       sync.Mutex
 	peak     int64 // bytes, summed over the tree
+	peakPSS  int64 // bytes, the tree's summed PSS (shared pages split)
 	procs    int   // most processes seen at once
 	samples  int
 	lastSeen map[procKey]procStat
@@ -208,9 +210,10 @@ func startSampler(root int, interval time.Duration) *sampler {
 
 func (s *sampler) sample() int64 {
 	tree := descendants(allStats(), s.root)
-	var rss int64
+	var rss, pss int64
 	for _, st := range tree {
 		rss += st.rss * s.pageSize
+		pss += readPSS(st.pid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -219,11 +222,33 @@ func (s *sampler) sample() int64 {
 	}
 	s.samples++
 	s.peak = max(s.peak, rss)
+	s.peakPSS = max(s.peakPSS, pss)
 	s.procs = max(s.procs, len(tree))
 	for _, st := range tree {
 		s.lastSeen[procKey{st.pid, st.start}] = st
 	}
 	return rss
+}
+
+// readPSS returns the proportional set size of process pid in bytes: its
+// RSS with each shared page divided among the processes that map it (the
+// binary's pages, mapped by every stage process, count once in all). 0 if
+// it cannot be read.
+func readPSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // finish stops sampling. It returns the CPU seconds the tree's processes
@@ -271,6 +296,7 @@ type measured struct {
 	Sys        float64 `json:"sys_s"`
 	CPU        float64 `json:"cpu_s"`
 	PeakRSSMB  float64 `json:"peak_tree_rss_mb"`
+	PeakPSSMB  float64 `json:"peak_tree_pss_mb"`
 	MaxProcMB  float64 `json:"max_process_rss_mb"`
 	Procs      int     `json:"max_processes"`
 	Samples    int     `json:"rss_samples"`
@@ -370,6 +396,7 @@ wait:
 	ngx1 := cpuTicks(sp.nginxPID())
 	m.SampledCPU, m.Orphans = smp.finish()
 	m.PeakRSSMB = float64(smp.peak) / mb
+	m.PeakPSSMB = float64(smp.peakPSS) / mb
 	m.Procs = smp.procs
 	m.Samples = smp.samples
 	for _, e := range smp.rssLog {

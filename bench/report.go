@@ -22,6 +22,7 @@ type summary struct {
 	WallMax   float64 `json:"wall_s_max"`
 	CPU       float64 `json:"cpu_s_median"`
 	PeakRSS   float64 `json:"peak_tree_rss_mb_median"`
+	PeakPSS   float64 `json:"peak_tree_pss_mb_median"`
 	PeakMax   float64 `json:"peak_tree_rss_mb_max"`
 	MaxProc   float64 `json:"max_process_rss_mb_median"`
 	NginxCPU  float64 `json:"nginx_cpu_s_median"`
@@ -58,7 +59,7 @@ func summarize(w workload, recs []*runRecord, expected []genFile) *summary {
 	if w.bounded {
 		s.Files, s.Bytes = 0, 0
 	}
-	var wall, cpu, peak, proc, ngx, other, first, stop, rate, bytes, files []float64
+	var wall, cpu, peak, pss, proc, ngx, other, first, stop, rate, bytes, files []float64
 	for _, r := range recs {
 		s.Exits = append(s.Exits, r.Measured.Exit)
 		if r.Status == "unsupported" {
@@ -84,6 +85,7 @@ func summarize(w workload, recs []*runRecord, expected []genFile) *summary {
 		wall = append(wall, m.Wall)
 		cpu = append(cpu, m.CPU)
 		peak = append(peak, m.PeakRSSMB)
+		pss = append(pss, m.PeakPSSMB)
 		proc = append(proc, m.MaxProcMB)
 		ngx = append(ngx, m.NginxCPU)
 		other = append(other, m.OtherCPU)
@@ -119,6 +121,7 @@ func summarize(w workload, recs []*runRecord, expected []genFile) *summary {
 		return s
 	}
 	s.Wall, s.CPU, s.PeakRSS, s.MaxProc = median(wall), median(cpu), median(peak), median(proc)
+	s.PeakPSS = median(pss)
 	s.NginxCPU, s.OtherCPU = median(ngx), median(other)
 	s.WallMin, s.WallMax = minOf(wall), maxOf(wall)
 	if w.bounded {
@@ -152,8 +155,8 @@ func maxOf(xs []float64) float64 {
 // printRun prints one run as it finishes.
 func printRun(r *runRecord) {
 	m := r.Measured
-	fmt.Printf("  %-6s #%d: %6.2f s wall, %5.2f CPU-s (user %.2f, sys %.2f), peak %5.1f MB over %d processes (largest %.1f MB), nginx %.2f s, other %.2f s",
-		r.Workload, r.Run, m.Wall, m.CPU, m.User, m.Sys, m.PeakRSSMB, m.Procs, m.MaxProcMB, m.NginxCPU, m.OtherCPU)
+	fmt.Printf("  %-6s #%d: %6.2f s wall, %5.2f CPU-s (user %.2f, sys %.2f), peak %5.1f MB (PSS %.1f) over %d processes (largest %.1f MB), nginx %.2f s, other %.2f s",
+		r.Workload, r.Run, m.Wall, m.CPU, m.User, m.Sys, m.PeakRSSMB, m.PeakPSSMB, m.Procs, m.MaxProcMB, m.NginxCPU, m.OtherCPU)
 	if v := r.Verdict; v != nil {
 		fmt.Printf(", %d/%d files ok", v.OK, v.Expected)
 		if v.TitlesOf > 0 {
@@ -197,8 +200,8 @@ func printRun(r *runRecord) {
 
 // printTable prints one row per workload.
 func printTable(w io.Writer, sums []*summary, prof profile) {
-	fmt.Fprintf(w, "%-8s %4s %7s %13s %6s %7s %7s %7s %7s %7s %11s  %s\n",
-		"workload", "runs", "wall s", "(min-max)", "CPU s", "peak MB", "proc MB", "nginx s", "other s", "MiB/s", "files ok", "notes")
+	fmt.Fprintf(w, "%-8s %4s %7s %13s %6s %7s %7s %7s %7s %7s %7s %11s  %s\n",
+		"workload", "runs", "wall s", "(min-max)", "CPU s", "peak MB", "PSS MB", "proc MB", "nginx s", "other s", "MiB/s", "files ok", "notes")
 	fmt.Fprintln(w, strings.Repeat("-", 120))
 	for _, s := range sums {
 		if s.Runs == 0 {
@@ -227,13 +230,14 @@ func printTable(w io.Writer, sums []*summary, prof profile) {
 		} else if s.Message != "" {
 			note += "; " + s.Message
 		}
-		fmt.Fprintf(w, "%-8s %4d %7.3f %13s %6.2f %7.1f %7.1f %7.2f %7.2f %7.0f %11s  %s\n",
-			s.Workload, s.Runs, s.Wall, fmt.Sprintf("%.2f-%.2f", s.WallMin, s.WallMax), s.CPU, s.PeakRSS, s.MaxProc,
+		fmt.Fprintf(w, "%-8s %4d %7.3f %13s %6.2f %7.1f %7.1f %7.1f %7.2f %7.2f %7.0f %11s  %s\n",
+			s.Workload, s.Runs, s.Wall, fmt.Sprintf("%.2f-%.2f", s.WallMin, s.WallMax), s.CPU, s.PeakRSS, s.PeakPSS, s.MaxProc,
 			s.NginxCPU, s.OtherCPU, s.MiBps, files, note)
 	}
 	fmt.Fprintln(w, strings.Repeat("-", 120))
 	fmt.Fprintln(w, "medians over the runs; CPU s = user+sys of crawl's whole process tree (wait4 rusage, reaped children included);")
-	fmt.Fprintln(w, "peak MB = peak of the tree's summed RSS (sampled every 50 ms, 1 MB = 10^6 bytes); proc MB = largest single process;")
+	fmt.Fprintln(w, "peak MB = peak of the tree's summed RSS (sampled every 50 ms, 1 MB = 10^6 bytes), which counts the binary's pages once")
+	fmt.Fprintln(w, "per process; PSS MB = the same for PSS, which splits shared pages among the processes; proc MB = largest single process;")
 	fmt.Fprintln(w, "nginx s / other s = CPU of the server / of everything else on the machine during the run (noisy: over a quarter of")
 	fmt.Fprintln(w, "the CPUs); MiB/s = 2^20 bytes per second of median wall; files ok = worst run, checked by SHA-256.")
 }
