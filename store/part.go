@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -216,6 +217,98 @@ func (p *Part) Write(b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Reads of ReadFrom: each goes into a buffer of readBufSize bytes, and at
+// most readBufs buffers are in flight (being read and written, or waiting
+// for the hash) per part.
+const (
+	readBufSize = 256 << 10
+	readBufs    = 4
+)
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+// ReadFrom appends what r yields, until io.EOF, to the part, like Write,
+// but hashes on another goroutine while the next bytes are read and
+// written, so the hash costs the copy no time of its own. An error from r
+// is returned as it is; a failed write is returned wrapped, naming the
+// part. Either way the part and its hash hold the bytes written so far. A
+// segmented part is written with SegmentWriter instead.
+func (p *Part) ReadFrom(r io.Reader) (int64, error) {
+	if p.closed {
+		return 0, fmt.Errorf("write part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
+	}
+	var (
+		bufs   [readBufs]*[]byte
+		nbufs  int
+		free   = make(chan int, readBufs) // buffers to read into, by index
+		hashes = make(chan hashJob, readBufs)
+		hashed = make(chan struct{})
+	)
+	go func() {
+		defer close(hashed)
+		for j := range hashes {
+			p.h.Write((*bufs[j.buf])[:j.n])
+			free <- j.buf
+		}
+	}()
+	defer func() {
+		close(hashes)
+		<-hashed // the hash is p's again
+		for _, b := range bufs[:nbufs] {
+			readBufPool.Put(b)
+		}
+	}()
+	var written int64
+	for {
+		var i int
+		select {
+		case i = <-free:
+		default:
+			if nbufs < readBufs { // a small file never needs a second one
+				bufs[nbufs] = readBufPool.Get().(*[]byte)
+				i = nbufs
+				nbufs++
+			} else {
+				i = <-free
+			}
+		}
+		n, rerr := r.Read(*bufs[i])
+		if n > 0 {
+			k, werr := p.f.Write((*bufs[i])[:n])
+			p.size += int64(k)
+			written += int64(k)
+			hashes <- hashJob{buf: i, n: k}
+			if werr != nil {
+				var pe *fs.PathError
+				if errors.As(werr, &pe) {
+					werr = pe.Err // the path is said once
+				}
+				return written, fmt.Errorf("write part %s: %w", p.name(), werr)
+			}
+			if p.size >= persistAt && p.validator != p.saved {
+				if err := p.saveValidator(); err != nil {
+					return written, err
+				}
+			}
+		} else {
+			free <- i
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+// hashJob is n bytes read into buffer buf of a ReadFrom, written, and
+// waiting for the hash.
+type hashJob struct{ buf, n int }
 
 // Size returns the number of bytes in the part; for a segmented part, the
 // bytes its segments hold so far.

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/iotest"
+)
+
+// TestPartReadFrom: ReadFrom appends to what the part holds (after a
+// resume too) and hashes all of it, whatever the sizes of the reads; an
+// error from the reader comes back as it is, with the bytes before it kept.
+func TestPartReadFrom(t *testing.T) {
+	ctx := context.Background()
+	data := make([]byte, 3*readBufSize*readBufs+12345) // more buffers' worth than are in flight
+	for i := range data {
+		data[i] = byte(i * 7 / 5)
+	}
+	want := sha256.Sum256(data)
+	for _, tc := range []struct {
+		name string
+		r    func([]byte) io.Reader
+	}{
+		{"whole", func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		{"one byte a read", func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
+		{"half reads", func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) }},
+		{"data with EOF", func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDir(t.TempDir(), nil)
+			body := data
+			if tc.name == "one byte a read" {
+				body = data[:5000]
+			}
+			p, err := d.OpenPart(ctx, "f.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Write(body[:100]); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.SetValidator(`"v"`); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if p, err = d.OpenPart(ctx, "f.bin"); err != nil { // resume
+				t.Fatal(err)
+			}
+			n, err := p.ReadFrom(tc.r(body[100:]))
+			if err != nil || n != int64(len(body)-100) || p.Size() != int64(len(body)) {
+				t.Fatalf("ReadFrom: %d, %v; size %d, want %d", n, err, p.Size(), len(body))
+			}
+			size, sha, err := p.Commit(int64(len(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.Sum256(body)
+			if len(body) == len(data) {
+				h = want
+			}
+			if size != int64(len(body)) || sha != hex.EncodeToString(h[:]) {
+				t.Errorf("commit: %d %s, want %d %x", size, sha, len(body), h)
+			}
+		})
+	}
+
+	t.Run("read error", func(t *testing.T) {
+		d := NewDir(t.TempDir(), nil)
+		p, err := d.OpenPart(ctx, "f.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken := errors.New("connection reset")
+		r := io.MultiReader(bytes.NewReader(data[:persistAt+10]), iotest.ErrReader(broken))
+		if err := p.SetValidator(`"v"`); err != nil {
+			t.Fatal(err)
+		}
+		n, err := p.ReadFrom(r)
+		if err != broken || n != persistAt+10 || p.Size() != n {
+			t.Fatalf("ReadFrom: %d, %v, size %d; want %d, the reader's error", n, err, p.Size(), persistAt+10)
+		}
+		if got := readFile(t, filepath.Join(d.root, "f.bin.part.meta")); got != `"v"` {
+			t.Errorf("sidecar %q once past %d bytes", got, persistAt)
+		}
+		if _, err := p.ReadFrom(bytes.NewReader(data[persistAt+10:])); err != nil {
+			t.Fatal(err)
+		}
+		if _, sha, err := p.Commit(int64(len(data))); err != nil || sha != hex.EncodeToString(want[:]) {
+			t.Errorf("commit after a broken read and more: %s %v", sha, err)
+		}
+	})
+
+	t.Run("write error", func(t *testing.T) {
+		d := NewDir(t.TempDir(), nil)
+		p, err := d.OpenPart(ctx, "f.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.f.Close() // writes fail
+		_, err = p.ReadFrom(bytes.NewReader(data[:10]))
+		if err == nil || !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("ReadFrom into a closed file: %v", err)
+		}
+		p.closed = true
+	})
+
+	t.Run("closed or segmented", func(t *testing.T) {
+		d := NewDir(t.TempDir(), nil)
+		p, err := d.OpenPart(ctx, "f.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Split(2*minTestSeg, `"v"`, SplitEven(2*minTestSeg, 2)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.ReadFrom(bytes.NewReader(data[:10])); err == nil {
+			t.Error("ReadFrom into a segmented part succeeded")
+		}
+		if err := p.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.ReadFrom(bytes.NewReader(data[:10])); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("ReadFrom after Remove: %v", err)
+		}
+	})
+}
+
+const minTestSeg = 1 << 16
