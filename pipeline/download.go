@@ -325,6 +325,9 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 		}
 		return ctype, total, err
 	}
+	if err := d.part.Expect(resp.Total); err != nil {
+		return "", 0, errFinal{err} // a full disk
+	}
 	w := d.m.writer(d.part)
 	if len(head) > 0 {
 		if _, err := w.Write(head); err != nil {

@@ -310,6 +310,24 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 // waiting for the hash.
 type hashJob struct{ buf, n int }
 
+// Expect tells a part written from its start the size it will have when
+// whole. A part of persistAt bytes or more gets the blocks it still lacks
+// allocated at once, where the file system can (its size stays that of
+// the bytes written): the writes cost less, and a full disk shows now
+// rather than halfway through.
+func (p *Part) Expect(total int64) error {
+	if p.closed {
+		return fmt.Errorf("allocate part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil || total < persistAt || total <= p.size {
+		return nil
+	}
+	if err := allocateAhead(p.f, p.size, total-p.size); err != nil {
+		return fmt.Errorf("allocate part %s: %w", p.name(), unwrapPath(err))
+	}
+	return nil
+}
+
 // Size returns the number of bytes in the part; for a segmented part, the
 // bytes its segments hold so far.
 func (p *Part) Size() int64 {

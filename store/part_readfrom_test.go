@@ -134,3 +134,54 @@ func TestPartReadFrom(t *testing.T) {
 }
 
 const minTestSeg = 1 << 16
+
+// TestPartExpect: allocating ahead leaves the size that of the bytes
+// written, on disk too, so a resume starts where the bytes end.
+func TestPartExpect(t *testing.T) {
+	ctx := context.Background()
+	d := NewDir(t.TempDir(), nil)
+	const total = 3 * persistAt
+	data := bytes.Repeat([]byte("abcdefgh"), total/8)
+	p, err := d.OpenPart(ctx, "f.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write(data[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Expect(total); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetValidator(`"v"`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ReadFrom(bytes.NewReader(data[1000 : persistAt+5])); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Expect(total); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Expect after Close: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(d.root, "f.bin.part"))
+	if err != nil || st.Size() != persistAt+5 {
+		t.Fatalf("part on disk: %v, %v; want %d bytes", st.Size(), err, persistAt+5)
+	}
+	if p, err = d.OpenPart(ctx, "f.bin"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Size() != persistAt+5 {
+		t.Fatalf("resumed at %d, want %d", p.Size(), persistAt+5)
+	}
+	if err := p.Expect(total); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ReadFrom(bytes.NewReader(data[persistAt+5:])); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(data)
+	if size, sha, err := p.Commit(total); err != nil || size != total || sha != hex.EncodeToString(h[:]) {
+		t.Errorf("commit: %d %s %v", size, sha, err)
+	}
+}

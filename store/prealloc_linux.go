@@ -27,6 +27,25 @@ func preallocate(f *os.File, total int64) error {
 	}
 }
 
+// allocateAhead allocates the blocks of f from off for n bytes without
+// changing its size (FALLOC_FL_KEEP_SIZE), so that appending there costs
+// less; where the file system cannot, it does nothing.
+func allocateAhead(f *os.File, off, n int64) error {
+	for {
+		err := syscall.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
+			return nil
+		default:
+			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+		}
+	}
+}
+
 // syncFS flushes to stable storage everything written to the file system
 // that holds dir: the files, their names and the database (syncfs(2)).
 func syncFS(dir string) error {
