@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 )
 
@@ -218,16 +217,6 @@ func (p *Part) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// Reads of ReadFrom: each goes into a buffer of readBufSize bytes, and at
-// most readBufs buffers are in flight (being read and written, or waiting
-// for the hash) per part.
-const (
-	readBufSize = 256 << 10
-	readBufs    = 4
-)
-
-var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
-
 // ReadFrom appends what r yields, until io.EOF, to the part, like Write,
 // but hashes on another goroutine while the next bytes are read and
 // written, so the hash costs the copy no time of its own. An error from r
@@ -241,47 +230,26 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 	if p.seg != nil {
 		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
 	}
-	var (
-		bufs   [readBufs]*[]byte
-		nbufs  int
-		free   = make(chan int, readBufs) // buffers to read into, by index
-		hashes = make(chan hashJob, readBufs)
-		hashed = make(chan struct{})
-	)
+	ring := newHashRing()
+	hashed := make(chan struct{})
 	go func() {
 		defer close(hashed)
-		for j := range hashes {
-			p.h.Write((*bufs[j.buf])[:j.n])
-			free <- j.buf
-		}
+		ring.hash(p.h)
 	}()
 	defer func() {
-		close(hashes)
+		ring.close()
 		<-hashed // the hash is p's again
-		for _, b := range bufs[:nbufs] {
-			readBufPool.Put(b)
-		}
+		ring.release()
 	}()
 	var written int64
 	for {
-		var i int
-		select {
-		case i = <-free:
-		default:
-			if nbufs < readBufs { // a small file never needs a second one
-				bufs[nbufs] = readBufPool.Get().(*[]byte)
-				i = nbufs
-				nbufs++
-			} else {
-				i = <-free
-			}
-		}
-		n, rerr := r.Read(*bufs[i])
+		i, buf := ring.take()
+		n, rerr := r.Read(buf)
 		if n > 0 {
-			k, werr := p.f.Write((*bufs[i])[:n])
+			k, werr := p.f.Write(buf[:n])
 			p.size += int64(k)
 			written += int64(k)
-			hashes <- hashJob{buf: i, n: k}
+			ring.written(i, k)
 			if werr != nil {
 				var pe *fs.PathError
 				if errors.As(werr, &pe) {
@@ -295,7 +263,7 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 				}
 			}
 		} else {
-			free <- i
+			ring.give(i)
 		}
 		if rerr == io.EOF {
 			return written, nil
@@ -305,10 +273,6 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 }
-
-// hashJob is n bytes read into buffer buf of a ReadFrom, written, and
-// waiting for the hash.
-type hashJob struct{ buf, n int }
 
 // Expect tells a part written from its start the size it will have when
 // whole. A part of persistAt bytes or more gets the blocks it still lacks

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // TestPartReadFrom: ReadFrom appends to what the part holds (after a
@@ -31,6 +32,7 @@ func TestPartReadFrom(t *testing.T) {
 		{"one byte a read", func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
 		{"half reads", func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) }},
 		{"data with EOF", func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+		{"slow", func(b []byte) io.Reader { return &slowReader{bytes.NewReader(b)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDir(t.TempDir(), nil)
@@ -134,6 +136,15 @@ func TestPartReadFrom(t *testing.T) {
 }
 
 const minTestSeg = 1 << 16
+
+// slowReader waits a little before each read, as a slow server makes a
+// download wait: the hash catches up and waits for the next buffer.
+type slowReader struct{ r io.Reader }
+
+func (s *slowReader) Read(b []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return s.r.Read(b[:min(len(b), 100<<10)])
+}
 
 // TestPartExpect: allocating ahead leaves the size that of the bytes
 // written, on disk too, so a resume starts where the bytes end.
