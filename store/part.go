@@ -230,19 +230,21 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 	if p.seg != nil {
 		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
 	}
+	// The hash goroutine starts with the second buffer: a small file, read
+	// at once, is hashed here.
 	ring := newHashRing()
-	hashed := make(chan struct{})
-	go func() {
-		defer close(hashed)
-		ring.hash(p.h)
-	}()
+	var hashed chan struct{}
 	defer func() {
 		ring.close()
-		<-hashed // the hash is p's again
+		if hashed != nil {
+			<-hashed // the hash is p's again
+		} else {
+			ring.hash(p.h)
+		}
 		ring.release()
 	}()
 	var written int64
-	for {
+	for writes := 0; ; {
 		i, buf := ring.take()
 		n, rerr := r.Read(buf)
 		if n > 0 {
@@ -250,6 +252,13 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 			p.size += int64(k)
 			written += int64(k)
 			ring.written(i, k)
+			if writes++; writes == 2 {
+				hashed = make(chan struct{})
+				go func() {
+					defer close(hashed)
+					ring.hash(p.h)
+				}()
+			}
 			if werr != nil {
 				var pe *fs.PathError
 				if errors.As(werr, &pe) {

@@ -26,19 +26,22 @@ func TestPartReadFrom(t *testing.T) {
 	want := sha256.Sum256(data)
 	for _, tc := range []struct {
 		name string
+		size int // of the body, 0 for all of data
 		r    func([]byte) io.Reader
 	}{
-		{"whole", func(b []byte) io.Reader { return bytes.NewReader(b) }},
-		{"one byte a read", func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
-		{"half reads", func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) }},
-		{"data with EOF", func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
-		{"slow", func(b []byte) io.Reader { return &slowReader{bytes.NewReader(b)} }},
+		{"whole", 0, func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		{"small, in one read", 1000, func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		{"small, with EOF", 1000, func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+		{"one byte a read", 5000, func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
+		{"half reads", 0, func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) }},
+		{"data with EOF", 0, func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+		{"slow", 0, func(b []byte) io.Reader { return &slowReader{bytes.NewReader(b)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDir(t.TempDir(), nil)
 			body := data
-			if tc.name == "one byte a read" {
-				body = data[:5000]
+			if tc.size > 0 {
+				body = data[:tc.size]
 			}
 			p, err := d.OpenPart(ctx, "f.bin")
 			if err != nil {
