@@ -117,6 +117,34 @@ func TestPartReadFrom(t *testing.T) {
 		p.closed = true
 	})
 
+	t.Run("write fails halfway", func(t *testing.T) {
+		d := NewDir(t.TempDir(), nil)
+		p, err := d.OpenPart(ctx, "f.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const held = 3*readBufSize + 7
+		if _, err := p.ReadFrom(bytes.NewReader(data[:held])); err != nil {
+			t.Fatal(err)
+		}
+		// The file is now read-only under the part: the next writes fail,
+		// after ReadFrom has read and hashed ahead.
+		ro, err := os.Open(p.name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.f.Close()
+		p.f = ro
+		n, err := p.ReadFrom(bytes.NewReader(data[held:]))
+		if err == nil || n != 0 || p.Size() != held {
+			t.Fatalf("ReadFrom into a read-only file: %d, %v, size %d", n, err, p.Size())
+		}
+		h := sha256.Sum256(data[:held])
+		if size, sha, err := p.Commit(held); err != nil || size != held || sha != hex.EncodeToString(h[:]) {
+			t.Errorf("commit after the failed write: %d %s %v; want the hash of the %d bytes held", size, sha, err, held)
+		}
+	})
+
 	t.Run("closed or segmented", func(t *testing.T) {
 		d := NewDir(t.TempDir(), nil)
 		p, err := d.OpenPart(ctx, "f.bin")
