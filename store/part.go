@@ -244,6 +244,7 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 		ring.release()
 	}()
 	var written int64
+	behind := p.size // the write-back was started up to here
 	for writes := 0; ; {
 		i, buf := ring.take()
 		n, rerr := r.Read(buf)
@@ -271,6 +272,10 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 					return written, err
 				}
 			}
+			if p.size-behind >= writeBehindEvery {
+				writeBehind(p.f, behind, p.size-behind)
+				behind = p.size
+			}
 		} else {
 			ring.give(i)
 		}
@@ -282,6 +287,11 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 }
+
+// writeBehindEvery is how many bytes ReadFrom writes before it starts
+// their write-back to the disk: a big file is mostly on the disk by the
+// time it is whole, and the Sync after it has little left to do.
+const writeBehindEvery = 8 << 20
 
 // Expect tells a part written from its start the size it will have when
 // whole. A part of persistAt bytes or more gets the blocks it still lacks

@@ -227,3 +227,31 @@ func TestPartExpect(t *testing.T) {
 		t.Errorf("commit: %d %s %v", size, sha, err)
 	}
 }
+
+// TestPartReadFromWriteBehind: a body of several writeBehindEvery, whose
+// write-back starts as it is written, is on disk whole and hashed.
+func TestPartReadFromWriteBehind(t *testing.T) {
+	ctx := context.Background()
+	d := NewDir(t.TempDir(), nil)
+	data := make([]byte, 5*writeBehindEvery/2+123)
+	for i := range data {
+		data[i] = byte(i % 251)
+	}
+	p, err := d.OpenPart(ctx, "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write(data[:999]); err != nil { // the write-back starts from where ReadFrom does
+		t.Fatal(err)
+	}
+	if _, err := p.ReadFrom(iotest.HalfReader(bytes.NewReader(data[999:]))); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(data)
+	if size, sha, err := p.Commit(int64(len(data))); err != nil || sha != hex.EncodeToString(h[:]) {
+		t.Fatalf("commit: %d %s %v", size, sha, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(d.root, "big.bin")); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("file on disk differs from the body (%v)", err)
+	}
+}

@@ -46,6 +46,14 @@ func allocateAhead(f *os.File, off, n int64) error {
 	}
 }
 
+// writeBehind starts the write-back of n bytes of f from off to the disk,
+// without waiting for it (sync_file_range(2), SYNC_FILE_RANGE_WRITE): the
+// data gets to the disk while the download goes on, not all at the next
+// Sync. It promises nothing, so a failure is ignored.
+func writeBehind(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
 // syncFS flushes to stable storage everything written to the file system
 // that holds dir: the files, their names and the database (syncfs(2)).
 func syncFS(dir string) error {
