@@ -87,16 +87,17 @@ func (r *hashRing) written(i, n int) {
 	r.mu.Unlock()
 }
 
-// hash writes the queued buffers to h, in order, until close.
-func (r *hashRing) hash(h hash.Hash) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// hash writes the queued buffers to h, in order, until close, and tells
+// hashed (when not nil) the length of each once it has given it back.
+func (r *hashRing) hash(h hash.Hash, hashed func(n int)) {
 	for {
+		r.mu.Lock()
 		for r.njobs == 0 && !r.done {
 			r.hashWaits = true
 			r.hashCond.Wait()
 		}
 		if r.njobs == 0 {
+			r.mu.Unlock()
 			return
 		}
 		j := r.jobs[r.head]
@@ -110,6 +111,10 @@ func (r *hashRing) hash(h hash.Hash) {
 		if r.ioWaits && (r.nfree >= wakeAt || r.njobs == 0) {
 			r.ioWaits = false
 			r.ioCond.Signal()
+		}
+		r.mu.Unlock()
+		if hashed != nil {
+			hashed(j.n)
 		}
 	}
 }

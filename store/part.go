@@ -231,20 +231,28 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
 	}
 	// The hash goroutine starts with the second buffer: a small file, read
-	// at once, is hashed here.
+	// at once, is hashed here. It also starts the write-back of what it
+	// has hashed (so written), every writeBehindEvery bytes: that is off
+	// the path of the reads and writes, which is the longer.
 	ring := newHashRing()
+	behind, hashedTo := p.size, p.size // the write-back was started up to behind
+	writeBack := func(n int) {
+		if hashedTo += int64(n); hashedTo-behind >= writeBehindEvery {
+			writeBehind(p.f, behind, hashedTo-behind)
+			behind = hashedTo
+		}
+	}
 	var hashed chan struct{}
 	defer func() {
 		ring.close()
 		if hashed != nil {
 			<-hashed // the hash is p's again
 		} else {
-			ring.hash(p.h)
+			ring.hash(p.h, nil)
 		}
 		ring.release()
 	}()
 	var written int64
-	behind := p.size // the write-back was started up to here
 	for writes := 0; ; {
 		i, buf := ring.take()
 		n, rerr := r.Read(buf)
@@ -257,7 +265,7 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 				hashed = make(chan struct{})
 				go func() {
 					defer close(hashed)
-					ring.hash(p.h)
+					ring.hash(p.h, writeBack)
 				}()
 			}
 			if werr != nil {
@@ -271,10 +279,6 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 				if err := p.saveValidator(); err != nil {
 					return written, err
 				}
-			}
-			if p.size-behind >= writeBehindEvery {
-				writeBehind(p.f, behind, p.size-behind)
-				behind = p.size
 			}
 		} else {
 			ring.give(i)
