@@ -366,6 +366,9 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 		}
 		return ctype, total, err
 	}
+	if err := d.part.Expect(resp.Total); err != nil {
+		return "", 0, errFinal{err} // a full disk
+	}
 	w := d.m.writer(d.part)
 	if len(head) > 0 {
 		if _, err := w.Write(head); err != nil {
@@ -626,7 +629,21 @@ func (d *fileDownload) fetchSegment(ctx context.Context, i int, seg store.Segmen
 }
 
 // copyBody streams src into the part; a failed write (a full disk) is final.
+// A dst that reads for itself (io.ReaderFrom: a Part, which hashes on
+// another goroutine while it reads) does so, and buf goes unused.
 func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	if rf, ok := dst.(io.ReaderFrom); ok {
+		er := &errReader{r: src}
+		n, err := rf.ReadFrom(er)
+		switch {
+		case err == nil:
+			return n, nil
+		case er.err != nil && err == er.err:
+			return n, fmt.Errorf("read body: %w", err)
+		default:
+			return n, errFinal{err} // names the part
+		}
+	}
 	var n int64
 	for {
 		k, rerr := src.Read(buf)
@@ -648,4 +665,19 @@ func copyBody(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 func isHTML(ctype string) bool {
 	mt, _, err := mime.ParseMediaType(ctype)
 	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
+}
+
+// errReader remembers the error, other than io.EOF, that reading r ended
+// with.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (er *errReader) Read(b []byte) (int, error) {
+	n, err := er.r.Read(b)
+	if err != nil && err != io.EOF {
+		er.err = err
+	}
+	return n, err
 }

@@ -72,8 +72,15 @@ func (m *meter) add(n int) {
 	}
 }
 
-// writer counts what goes through to w.
-func (m *meter) writer(w io.Writer) io.Writer { return meteredWriter{w, m} }
+// writer counts what goes through to w. When w reads for itself (an
+// io.ReaderFrom, as a store.Part does to hash while it reads), so does the
+// writer, counting what it reads.
+func (m *meter) writer(w io.Writer) io.Writer {
+	if _, ok := w.(io.ReaderFrom); ok {
+		return meteredReaderFrom{meteredWriter{w, m}}
+	}
+	return meteredWriter{w, m}
+}
 
 type meteredWriter struct {
 	w io.Writer
@@ -83,6 +90,24 @@ type meteredWriter struct {
 func (mw meteredWriter) Write(b []byte) (int, error) {
 	n, err := mw.w.Write(b)
 	mw.m.add(n)
+	return n, err
+}
+
+type meteredReaderFrom struct{ meteredWriter }
+
+func (mw meteredReaderFrom) ReadFrom(r io.Reader) (int64, error) {
+	return mw.w.(io.ReaderFrom).ReadFrom(meteredReader{r, mw.m})
+}
+
+// meteredReader counts what is read from r.
+type meteredReader struct {
+	r io.Reader
+	m *meter
+}
+
+func (mr meteredReader) Read(b []byte) (int, error) {
+	n, err := mr.r.Read(b)
+	mr.m.add(n)
 	return n, err
 }
 

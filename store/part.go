@@ -255,6 +255,104 @@ func (p *Part) Write(b []byte) (int, error) {
 	return n, nil
 }
 
+// ReadFrom appends what r yields, until io.EOF, to the part, like Write,
+// but hashes on another goroutine while the next bytes are read and
+// written, so the hash costs the copy no time of its own. An error from r
+// is returned as it is; a failed write is returned wrapped, naming the
+// part. Either way the part and its hash hold the bytes written so far. A
+// segmented part is written with SegmentWriter instead.
+func (p *Part) ReadFrom(r io.Reader) (int64, error) {
+	if p.closed {
+		return 0, fmt.Errorf("write part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		return 0, fmt.Errorf("write part %s: it is laid out in segments", p.name())
+	}
+	// The hash goroutine starts with the second buffer: a small file, read
+	// at once, is hashed here. It also starts the write-back of what it
+	// has hashed (so written), every writeBehindEvery bytes: that is off
+	// the path of the reads and writes, which is the longer.
+	ring := newHashRing()
+	behind, hashedTo := p.size, p.size // the write-back was started up to behind
+	writeBack := func(n int) {
+		if hashedTo += int64(n); hashedTo-behind >= writeBehindEvery {
+			writeBehind(p.f, behind, hashedTo-behind)
+			behind = hashedTo
+		}
+	}
+	var hashed chan struct{}
+	defer func() {
+		ring.close()
+		if hashed != nil {
+			<-hashed // the hash is p's again
+		} else {
+			ring.hash(p.h, nil)
+		}
+		ring.release()
+	}()
+	var written int64
+	for writes := 0; ; {
+		i, buf := ring.take()
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			k, werr := p.f.Write(buf[:n])
+			p.size += int64(k)
+			written += int64(k)
+			ring.written(i, k)
+			if writes++; writes == 2 {
+				hashed = make(chan struct{})
+				go func() {
+					defer close(hashed)
+					ring.hash(p.h, writeBack)
+				}()
+			}
+			if werr != nil {
+				var pe *fs.PathError
+				if errors.As(werr, &pe) {
+					werr = pe.Err // the path is said once
+				}
+				return written, fmt.Errorf("write part %s: %w", p.name(), werr)
+			}
+			if p.size >= persistAt && p.validator != p.saved {
+				if err := p.saveValidator(); err != nil {
+					return written, err
+				}
+			}
+		} else {
+			ring.give(i)
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+// writeBehindEvery is how many bytes ReadFrom writes before it starts
+// their write-back to the disk: a big file is mostly on the disk by the
+// time it is whole, and the Sync after it has little left to do.
+const writeBehindEvery = 8 << 20
+
+// Expect tells a part written from its start the size it will have when
+// whole. A part of persistAt bytes or more gets the blocks it still lacks
+// allocated at once, where the file system can (its size stays that of
+// the bytes written): the writes cost less, and a full disk shows now
+// rather than halfway through.
+func (p *Part) Expect(total int64) error {
+	if p.closed {
+		return fmt.Errorf("allocate part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil || total < persistAt || total <= p.size {
+		return nil
+	}
+	if err := allocateAhead(p.f, p.size, total-p.size); err != nil {
+		return fmt.Errorf("allocate part %s: %w", p.name(), unwrapPath(err))
+	}
+	return nil
+}
+
 // Size returns the number of bytes in the part; for a segmented part, the
 // bytes its segments hold so far.
 func (p *Part) Size() int64 {

@@ -27,6 +27,33 @@ func preallocate(f *os.File, total int64) error {
 	}
 }
 
+// allocateAhead allocates the blocks of f from off for n bytes without
+// changing its size (FALLOC_FL_KEEP_SIZE), so that appending there costs
+// less; where the file system cannot, it does nothing.
+func allocateAhead(f *os.File, off, n int64) error {
+	for {
+		err := syscall.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
+			return nil
+		default:
+			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+		}
+	}
+}
+
+// writeBehind starts the write-back of n bytes of f from off to the disk,
+// without waiting for it (sync_file_range(2), SYNC_FILE_RANGE_WRITE): the
+// data gets to the disk while the download goes on, not all at the next
+// Sync. It promises nothing, so a failure is ignored.
+func writeBehind(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
 // syncFS flushes to stable storage everything written to the file system
 // that holds dir: the files, their names and the database (syncfs(2)).
 func syncFS(dir string) error {
