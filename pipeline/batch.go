@@ -21,13 +21,22 @@ type reservedAhead struct {
 	ft    FileTask
 	rel   string
 	fresh bool // reserved just now: nothing on disk to take up
+	// guess, for a name that waits for the response's type: the extension
+	// rel was reserved with, the one the last file of this stage got. The
+	// response confirms it, or rel is given back (see fileDownload.name).
+	guess string
+	// looked: Reserved was asked already; reserved and kept are its answer.
+	looked   bool
+	reserved bool
+	kept     string
 }
 
 // reserveAhead reserves, in one transaction, the names of the leased file
-// tasks that the URL and the task alone name (not those waiting for the
-// response's type for their {ext}); download takes them from s.ahead. A
-// task left out reserves its own name as it starts, and so does each of a
-// batch that could not be reserved together.
+// tasks: those that the URL and the task alone name, and those waiting for
+// the response's type for their {ext} on a guess (see reservedAhead);
+// download takes them from s.ahead. A task left out reserves its own name
+// as it starts, and so does each of a batch that could not be reserved
+// together.
 func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
 	if len(tasks) < 2 {
 		return
@@ -35,16 +44,40 @@ func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
 	var wants []store.NameWant
 	var picked []reservedAhead
 	var ids []int64
+	guess, _ := s.lastExt.Load().(string)
 	for _, t := range tasks {
 		ft, err := decodeTask[FileTask](t)
-		if err != nil || needsExt(s.cfg.Name, ft) {
+		if err != nil {
 			continue
 		}
 		if u, err := url.Parse(ft.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			continue
 		}
-		wants = append(wants, store.NameWant{URL: ft.URL, Want: expandName(s.cfg.Name, ft)})
-		picked = append(picked, reservedAhead{ft: ft})
+		r := reservedAhead{ft: ft}
+		want := expandName(s.cfg.Name, ft)
+		if needsExt(s.cfg.Name, ft) {
+			// The extension comes with the response. A name an earlier
+			// run reserved or kept for the URL is used as it is; else the
+			// name is reserved now on the guess that this file is of the
+			// type the last one was.
+			if guess == "" {
+				continue
+			}
+			path, reserved, kept, err := s.dir.Reserved(ctx, ft.URL)
+			if err != nil {
+				continue
+			}
+			r.looked, r.reserved, r.kept = true, reserved, kept
+			if reserved || kept != "" {
+				r.rel = path
+				s.ahead.Store(t.ID, r)
+				continue
+			}
+			r.guess = guess
+			want = expandNameExt(s.cfg.Name, ft, guess)
+		}
+		wants = append(wants, store.NameWant{URL: ft.URL, Want: want})
+		picked = append(picked, r)
 		ids = append(ids, t.ID)
 	}
 	if len(wants) < 2 {

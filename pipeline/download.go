@@ -50,6 +50,9 @@ type fileDownload struct {
 	rel  string      // the reserved path, "" until known
 	part *store.Part // nil until the name is reserved
 	kept string      // the name an earlier run kept for the URL (store.KeepName)
+	// guess, until the response tells the extension, is the name reserved
+	// on a guess of it (reservedAhead.guess).
+	guess *reservedAhead
 	m    *meter
 }
 
@@ -93,6 +96,10 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	var rel, kept string
 	reserved := true
 	switch {
+	case isAhead && ahead.guess != "":
+		reserved = false // the response tells whether the guess holds
+	case isAhead && ahead.looked:
+		rel, reserved, kept = ahead.rel, ahead.reserved, ahead.kept
 	case isAhead:
 		rel = ahead.rel
 	case needsExt(s.cfg.Name, ft):
@@ -107,6 +114,9 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		return
 	}
 	d := &fileDownload{s: s, ft: ft, kept: kept, m: newMeter(s.ev, ft.URL)}
+	if ahead.guess != "" {
+		d.guess = &ahead
+	}
 	if reserved && ahead.fresh {
 		if err := d.create(ctx, rel); err != nil {
 			if ctx.Err() == nil {
@@ -138,6 +148,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 			break
 		}
 		if ctx.Err() != nil {
+			d.unguess(ctx)
 			d.close() // keep the .part: the next run resumes it
 			return
 		}
@@ -148,6 +159,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 				err = fmt.Errorf("%w (gave up after %d retries)", err, attempt)
 			}
 			d.remove()
+			d.unguess(ctx)
 			d.keepName(ctx)
 			if errors.Is(err, errTooBig) {
 				if s.ack(ctx, t) {
@@ -161,6 +173,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		s.ev.emit(Event{Kind: EvRetry, URL: ft.URL, Reason: err.Error()})
 		select {
 		case <-ctx.Done():
+			d.unguess(ctx)
 			d.close()
 			return
 		case <-time.After(s.client.Backoff(attempt, err)):
@@ -219,6 +232,22 @@ func (d *fileDownload) keepName(ctx context.Context) {
 	c, cancel := settleCtx(ctx)
 	defer cancel()
 	if err := d.s.dir.KeepName(c, d.ft.URL, want); err != nil {
+		fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
+	}
+}
+
+// unguess gives back the name reserved on a guess of the extension, if
+// the download still holds one: the response proved it wrong, or never
+// came.
+func (d *fileDownload) unguess(ctx context.Context) {
+	g := d.guess
+	if g == nil {
+		return
+	}
+	d.guess = nil
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	if err := d.s.dir.Unreserve(c, d.ft.URL, g.rel); err != nil {
 		fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
 	}
 }
@@ -330,11 +359,22 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 	}
 	if d.part == nil {
 		ext := store.Extension(ctype, head)
+		if ext != "" {
+			s.lastExt.Store(ext)
+		}
 		want := expandNameExt(s.cfg.Name, ft, ext)
 		if d.kept != "" {
 			want = fillExt(d.kept, ext)
 		}
-		r, err := s.reserveName(ctx, ft.URL, want)
+		var r store.Reservation
+		var err error
+		if g := d.guess; g != nil && g.guess == ext {
+			r = store.Reservation{Path: g.rel, Fresh: g.fresh}
+			d.guess = nil
+		} else {
+			d.unguess(ctx)
+			r, err = s.reserveName(ctx, ft.URL, want)
+		}
 		if err != nil {
 			return "", 0, errFinal{fmt.Errorf("reserve name: %w", err)}
 		}

@@ -41,6 +41,9 @@ type stage struct {
 	ahead sync.Map     // task ID → reservedAhead: names reserved at lease
 	acks  chan fileAck // to the acker, when it runs (download stage)
 	names chan nameReq // to the reserver, when it runs (download stage)
+	// lastExt is the extension the last response gave a name that waited
+	// for it (a string): the guess for the next ones.
+	lastExt atomic.Value
 }
 
 // syncEvery is how often a download stage makes the files it committed

@@ -176,6 +176,8 @@ const (
 	sqlLeafTaken  = `SELECT count(*) FROM taken WHERE fold IN (?1, ?2, ?3, ?4, ?5) AND (leaf = 1 OR fold IN (?1, ?2, ?3))`
 	sqlTakenLeaf  = `SELECT count(*) FROM taken WHERE fold IN (?, ?, ?) AND leaf = 1`
 	sqlAddName    = `INSERT INTO names(url, path) VALUES (?, ?)`
+	sqlDropName   = `DELETE FROM names WHERE url = ? AND path = ?`
+	sqlDropTaken  = `DELETE FROM taken WHERE fold = ? AND leaf = 1`
 	sqlAddTaken   = `INSERT INTO taken(fold, leaf) VALUES (?, ?) ON CONFLICT(fold) DO NOTHING`
 	sqlGetHint    = `SELECT n FROM name_hints WHERE fold = ?`
 	sqlSetHint    = `INSERT INTO name_hints(fold, n) VALUES (?, ?) ON CONFLICT(fold) DO UPDATE SET n = excluded.n`
@@ -252,7 +254,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlRetry, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
-		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint} {
+		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
+		sqlDropName, sqlDropTaken} {
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))

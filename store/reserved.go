@@ -51,3 +51,24 @@ func (d *Dir) KeepName(ctx context.Context, rawURL, want string) error {
 	}
 	return d.db.SetMeta(ctx, keptPrefix+rawURL, want)
 }
+
+// Unreserve gives back the name path that Reserve or ReserveMany gave
+// rawURL, when nothing was written under it (a name reserved on a guess of
+// the extension that the response proved wrong). The folders on its way
+// stay reserved as folders. A path that is no longer rawURL's is left alone.
+func (d *Dir) Unreserve(ctx context.Context, rawURL, path string) error {
+	if d.db == nil {
+		return fmt.Errorf("give back the name of %s: no database", rawURL)
+	}
+	return d.db.write(ctx, "give back the name of "+rawURL, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := d.db.stmt(ctx, tx, sqlDropName).ExecContext(ctx, rawURL, path)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = d.db.stmt(ctx, tx, sqlDropTaken).ExecContext(ctx, fold(path))
+		return err
+	})
+}

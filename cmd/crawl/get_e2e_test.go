@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -307,5 +308,71 @@ func TestRecordedButLostOnDisk(t *testing.T) {
 		if n := cnt.Hits(path); n != want {
 			t.Errorf("%s fetched %d times, want %d", path, n, want)
 		}
+	}
+}
+
+// TestGuessedExtensions: names whose extension comes from the response are
+// reserved ahead on the guess that a file is of the last one's type; a
+// response of another type gets its own extension, and the guessed name is
+// given back.
+func TestGuessedExtensions(t *testing.T) {
+	jpeg := []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00 a jpeg")
+	png := []byte("\x89PNG\r\n\x1a\n a png")
+	kind := func(n int) string {
+		switch n {
+		case 21, 33:
+			return "png"
+		case 40:
+			return "gif"
+		}
+		return "jpeg"
+	}
+	srv, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if _, err := fmt.Sscanf(r.URL.Path, "/f/%d", &n); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		switch kind(n) {
+		case "png":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(png)
+		case "gif":
+			w.Header().Set("Content-Type", "image/gif")
+			w.Write([]byte("GIF89a a gif"))
+		default:
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Write(jpeg)
+		}
+	}))
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	var csvText strings.Builder
+	want := map[string]bool{}
+	for n := 1; n <= 40; n++ {
+		fmt.Fprintf(&csvText, "%d,pic%02d,%s/f/%d\n", n, n, srv.URL, n)
+		ext := map[string]string{"jpeg": ".jpg", "png": ".png", "gif": ".gif"}[kind(n)]
+		want[fmt.Sprintf("pic%02d%s", n, ext)] = true
+	}
+	writeFile(t, dir, "list.csv", []byte(csvText.String()))
+	r := runCrawl(t, dir, "", "get", "--csv", "list.csv", "--url-col", "3", "--name-col", "2", "--workers", "4", "--out", out, "--quiet")
+	mustCode(t, r, 0)
+	got := files(t, out)
+	for name := range want {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s", name)
+		}
+	}
+	for name := range got {
+		if !want[name] {
+			t.Errorf("unexpected file %s", name)
+		}
+	}
+	checkManifest(t, out, got)
+	// Run again: every name is found as it was reserved, nothing is fetched.
+	r = runCrawl(t, dir, "", "get", "--csv", "list.csv", "--url-col", "3", "--name-col", "2", "--workers", "4", "--out", out)
+	mustCode(t, r, 0)
+	if !strings.Contains(r.stderr, "0 downloaded") || !strings.Contains(r.stderr, "40 skipped") {
+		t.Errorf("second run:\n%s", r.stderr)
 	}
 }
