@@ -1,6 +1,7 @@
 package store
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"unicode"
@@ -29,8 +30,10 @@ const (
 //     disguise "x\u202Egpj.exe" as "xexe.jpg"), line and paragraph
 //     separators, invalid UTF-8 and \ : * ? " < > | are replaced by '_';
 //   - trailing dots and spaces are removed from every segment;
-//   - Windows reserved names (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also with an
-//     extension, as in "con.txt") get a "_" prefix;
+//   - on Windows, its reserved device names (CON, PRN, AUX, NUL, COM0-9,
+//     LPT0-9, also with an extension, as in "con.txt") get a "_" prefix;
+//     elsewhere they are names like any other, as wget and gallery-dl keep
+//     them;
 //   - every segment is at most 255 bytes, the last one at most 245 (so that
 //     NAME.part.meta fits too), cut on a UTF-8 boundary, keeping the
 //     extension.
@@ -137,9 +140,17 @@ var reservedNames = func() map[string]bool {
 	return m
 }()
 
-// isReserved reports whether a segment names a Windows device: its part
-// before the first '.', trailing spaces ignored, is a reserved name.
+// deviceNames says whether the system reserves the device names of
+// reservedNames (Windows); a variable, so that tests check both.
+var deviceNames = runtime.GOOS == "windows"
+
+// isReserved reports whether a segment names a Windows device, on Windows:
+// its part before the first '.', trailing spaces ignored, is a reserved
+// name.
 func isReserved(seg string) bool {
+	if !deviceNames {
+		return false
+	}
 	base, _, _ := strings.Cut(seg, ".")
 	base = strings.TrimRight(base, " ")
 	if len(base) > 7 {
