@@ -53,7 +53,7 @@ type fileDownload struct {
 	// guess, until the response tells the extension, is the name reserved
 	// on a guess of it (reservedAhead.guess).
 	guess *reservedAhead
-	m    *meter
+	m     *meter
 }
 
 // download fetches one file into its reserved path. When the --name

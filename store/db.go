@@ -297,6 +297,12 @@ func dsn(abs string, readOnly bool) string {
 // so that processes opening a new database at once do not trip over each
 // other.
 func (db *DB) migrate(ctx context.Context) error {
+	// Usually another process made it already: a read tells, and spares a
+	// write transaction at every stage process's start.
+	var v int
+	if err := db.w.QueryRowContext(ctx, sqlUserVerGet).Scan(&v); err == nil && v == schemaVersion {
+		return nil
+	}
 	return db.write(ctx, "create schema", func(ctx context.Context, tx *sql.Tx) error {
 		var v int
 		if err := tx.QueryRowContext(ctx, sqlUserVerGet).Scan(&v); err != nil {
