@@ -30,7 +30,7 @@ func (d *Dir) Reserved(ctx context.Context, rawURL string) (path string, ok bool
 	}
 	var v string
 	var reserved bool
-	err = d.db.rs[sqlReservedOrKept].QueryRowContext(ctx, rawURL, keptPrefix+rawURL).Scan(&v, &reserved)
+	err = d.db.rs[sqlReservedOrKept].QueryRowContext(quick(ctx), rawURL, keptPrefix+rawURL).Scan(&v, &reserved)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", false, "", nil
