@@ -67,18 +67,11 @@ const persistAt = 1 << 20
 // for those bytes. If another writer has the part open, the error wraps
 // ErrPartBusy.
 func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
-	final, err := d.abs(rel)
+	final, partPath, err := d.partPaths(rel)
 	if err != nil {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
-	partPath := final + partSuffix
-	if err := d.mkdirs(filepath.Dir(final)); err != nil {
-		return nil, fmt.Errorf("open part %s: %w", partPath, err)
-	}
-	f, err := openLocked(partPath)
-	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(filepath.Dir(final)) {
-		f, err = openLocked(partPath) // the folder was removed meanwhile
-	}
+	f, err := d.inFolder(final, func() (*os.File, error) { return openLocked(partPath) })
 	if err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
@@ -124,19 +117,13 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 // without looking for one to resume. If a part is there after all, it
 // does what OpenPart does.
 func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
-	final, err := d.abs(rel)
+	final, partPath, err := d.partPaths(rel)
 	if err != nil {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
-	partPath := final + partSuffix
-	if err := d.mkdirs(filepath.Dir(final)); err != nil {
-		return nil, fmt.Errorf("create part %s: %w", partPath, err)
-	}
-	create := func() (*os.File, error) { return os.OpenFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644) }
-	f, err := create()
-	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(filepath.Dir(final)) {
-		f, err = create() // the folder was removed meanwhile
-	}
+	f, err := d.inFolder(final, func() (*os.File, error) {
+		return os.OpenFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	})
 	if errors.Is(err, fs.ErrExist) {
 		return d.OpenPart(ctx, rel)
 	}
@@ -152,6 +139,27 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
 	}
 	return &Part{final: final, f: f, h: sha256.New()}, nil
+}
+
+// partPaths returns the OS paths of rel and of its part.
+func (d *Dir) partPaths(rel string) (final, part string, err error) {
+	final, err = d.abs(rel)
+	return final, final + partSuffix, err
+}
+
+// inFolder makes the folder of the OS path final, then opens a file in it
+// with open; if the folder, made earlier, was removed meanwhile, it makes
+// it again and opens once more.
+func (d *Dir) inFolder(final string, open func() (*os.File, error)) (*os.File, error) {
+	dir := filepath.Dir(final)
+	if err := d.mkdirs(dir); err != nil {
+		return nil, err
+	}
+	f, err := open()
+	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(dir) {
+		f, err = open()
+	}
+	return f, err
 }
 
 // openSegments takes up a segmented part from its sidecar. A sidecar that
