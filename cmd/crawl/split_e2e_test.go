@@ -299,6 +299,11 @@ func TestSplitPerHostAndFaults(t *testing.T) {
 	// closes it once it has its first segment.
 	if p := s.PeakRequestsSeen(s.Host(), 20*time.Millisecond); p > 3 {
 		t.Errorf("%d requests at once, --per-host 3", p)
+		all := s.All()
+		t0 := all[0].Start
+		for _, r := range all {
+			t.Logf("%s %s: start %v, end %v, client gone %v, sent %d, status %d, fault %v", r.Path, r.Range, r.Start.Sub(t0), r.End.Sub(t0), r.ClientGone, r.Sent, r.Status, r.Fault)
+		}
 	}
 	// a.mkv: the bytes sent in all are the file and what the faults cut
 	// off mid-way (at most one buffer each) and nothing more.

@@ -365,15 +365,18 @@ func (s *Server) connState(c net.Conn, state http.ConnState) {
 
 // recorder notes the status and body bytes of an answer. It counts the
 // request over (end) just before the client can see its end: before the
-// write that completes the Content-Length, or the hang-up; when the client
-// closes the connection; else when the handler returns. A client that waits for the end of one request before it
-// starts the next is then never counted twice.
+// write that completes the Content-Length, or the hang-up; else when the
+// handler returns. A client that waits for the end of one request before
+// it starts the next is then never counted twice. A client that closes the
+// connection first is gone: the request is over when the server sees that
+// (a write fails, or the connection's context ends).
 type recorder struct {
 	http.ResponseWriter
 	status int
 	sent   int64
 	want   int64 // the body's Content-Length, -1 if not known
 	end    func()
+	gone   func()
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -399,6 +402,9 @@ func (w *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.sent += int64(n)
+	if err != nil {
+		w.gone()
+	}
 	return n, err
 }
 
@@ -412,25 +418,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var once sync.Once
 	var idx int
 	var returned atomic.Bool
-	end := func() {
+	finish := func(gone bool) {
 		once.Do(func() {
 			s.mu.Lock()
 			s.inflight[host]--
 			s.log[idx].End = time.Now()
+			s.log[idx].ClientGone = gone
 			s.mu.Unlock()
 		})
 	}
-	rec := &recorder{ResponseWriter: w, end: end}
+	end := func() { finish(false) }
+	rec := &recorder{ResponseWriter: w, end: end, gone: func() { finish(true) }}
 	// A client that stops reading and closes the connection is done with
 	// the request, though the handler may still be writing.
-	stop := context.AfterFunc(r.Context(), func() {
-		if !returned.Load() {
-			s.mu.Lock()
-			s.log[idx].ClientGone = s.log[idx].End.IsZero()
-			s.mu.Unlock()
-		}
-		end()
-	})
+	stop := context.AfterFunc(r.Context(), func() { finish(!returned.Load()) })
 	defer stop()
 	defer returned.Store(true)
 	s.mu.Lock()
@@ -448,7 +449,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	var shown Kind
 	defer func() {
-		end()
+		// Returning early because the client went away (its context
+		// ended) is the client leaving too.
+		finish(r.Context().Err() != nil)
 		s.mu.Lock()
 		e := &s.log[idx]
 		e.Done, e.Status, e.Sent, e.Fault = true, rec.status, rec.sent, shown
