@@ -128,24 +128,7 @@ func (s *stage) startAcker(ctx context.Context) (stop func()) {
 	s.acks = in
 	go func() {
 		defer close(exited)
-		for first := range in {
-			batch := []fileAck{first}
-			timer := time.NewTimer(ackEvery)
-		collect:
-			for len(batch) < ackBatch {
-				select {
-				case a, ok := <-in:
-					if !ok {
-						break collect
-					}
-					batch = append(batch, a)
-				case <-timer.C:
-					break collect
-				}
-			}
-			timer.Stop()
-			s.storeAcks(ctx, batch)
-		}
+		batches(in, ackBatch, ackEvery, func(batch []fileAck) { s.storeAcks(ctx, batch) })
 	}()
 	return func() {
 		close(in)
@@ -154,51 +137,77 @@ func (s *stage) startAcker(ctx context.Context) (stop func()) {
 }
 
 // storeAcks stores a batch of file records with their acknowledgements,
-// trying again as settle does while the database cannot take them, and
+// trying again through settle while the database cannot take them, and
 // tells the supervisor of each one stored.
 func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
-	wait := settleFirstWait
-	for try := 0; ; try++ {
+	s.settle(ctx, fmt.Sprintf("record %d files", len(batch)), func(c context.Context) error {
 		acks := make([]store.FileAck, len(batch))
 		for i, a := range batch {
 			acks[i] = store.FileAck{ID: a.task.ID, File: a.file}
 		}
-		c, cancel := settleCtx(ctx)
 		errs, err := s.db.AckFiles(c, acks)
-		cancel()
-		if err == nil {
-			var again []fileAck
-			var stored []Event
-			for i, a := range batch {
-				switch {
-				case errs[i] == nil:
-					stored = append(stored, Event{Kind: a.kind, URL: a.file.URL, Path: a.file.Path, Bytes: a.file.Bytes})
-				case errors.Is(errs[i], store.ErrNoTask):
-					fmt.Fprintf(s.log, "crawl: %s: record %s: %v\n", s.owner, a.file.URL, errs[i])
-				default:
-					again = append(again, a)
-					err = errs[i]
+		if err != nil {
+			return err
+		}
+		var again []fileAck
+		var stored []Event
+		for i, a := range batch {
+			switch {
+			case errs[i] == nil:
+				stored = append(stored, Event{Kind: a.kind, URL: a.file.URL, Path: a.file.Path, Bytes: a.file.Bytes})
+			case errors.Is(errs[i], store.ErrNoTask):
+				fmt.Fprintf(s.log, "crawl: %s: record %s: %v\n", s.owner, a.file.URL, errs[i])
+			default:
+				again = append(again, a)
+				err = errs[i]
+			}
+		}
+		s.ev.emitAll(stored)
+		batch = again // the next try is for these
+		return err
+	})
+}
+
+// batches calls handle with what comes on in, in batches of at most max:
+// a batch is its first item and what follows within window (with window
+// 0, what is already waiting), until in is closed.
+func batches[T any](in <-chan T, max int, window time.Duration, handle func([]T)) {
+	for first := range in {
+		batch := []T{first}
+		var timeout <-chan time.Time
+		var timer *time.Timer
+		if window > 0 {
+			timer = time.NewTimer(window)
+			timeout = timer.C
+		}
+	collect:
+		for len(batch) < max {
+			if window > 0 {
+				select {
+				case v, ok := <-in:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, v)
+				case <-timeout:
+					break collect
 				}
+				continue
 			}
-			s.ev.emitAll(stored)
-			batch = again
-		}
-		if len(batch) == 0 {
-			if try > 0 {
-				fmt.Fprintf(s.log, "crawl: %s: records stored after %d tries\n", s.owner, try+1)
+			select {
+			case v, ok := <-in:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, v)
+			default:
+				break collect
 			}
-			return
 		}
-		if try == 0 {
-			fmt.Fprintf(s.log, "crawl: %s: record %d files: %v; trying again until they are stored (free some disk space, or press Ctrl-C to stop)\n",
-				s.owner, len(batch), err)
+		if timer != nil {
+			timer.Stop()
 		}
-		select {
-		case <-ctx.Done():
-			return // the tasks stay leased; the next run finds the files in place
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, settleMaxWait)
+		handle(batch)
 	}
 }
 
@@ -222,20 +231,7 @@ func (s *stage) startReserver(ctx context.Context) (stop func()) {
 	s.names = in
 	go func() {
 		defer close(exited)
-		for first := range in {
-			batch := []nameReq{first}
-		more:
-			for len(batch) < ackBatch {
-				select {
-				case r, ok := <-in:
-					if !ok {
-						break more
-					}
-					batch = append(batch, r)
-				default:
-					break more
-				}
-			}
+		batches(in, ackBatch, 0, func(batch []nameReq) {
 			wants := make([]store.NameWant, len(batch))
 			for i, r := range batch {
 				wants[i] = r.want
@@ -251,7 +247,7 @@ func (s *stage) startReserver(ctx context.Context) (stop func()) {
 				path, err := s.dir.Reserve(ctx, r.want.URL, r.want.Want)
 				r.done <- nameRes{r: store.Reservation{Path: path}, err: err}
 			}
-		}
+		})
 	}()
 	return func() {
 		close(in)
