@@ -548,7 +548,7 @@ func TestGetPageRetriesBodyFailures(t *testing.T) {
 				}
 				w.Write(bytes.Repeat([]byte("p"), 100))
 			})
-			c := newClient(t, Config{IgnoreRobots: true, Retries: 2, Timeout: 200 * time.Millisecond})
+			c := newClient(t, Config{IgnoreRobots: true, Retries: 2, Timeout: time.Second})
 			page, err := c.GetPage(context.Background(), srv.URL, 1000)
 			if err != nil {
 				t.Fatalf("GetPage: %v", err)
@@ -565,7 +565,8 @@ func TestGetPageRetriesBodyFailures(t *testing.T) {
 
 func TestBodyStall(t *testing.T) {
 	t.Parallel()
-	const timeout = 200 * time.Millisecond
+	// Wide enough that a busy machine does not make a stall of its own.
+	const timeout = time.Second
 	tests := []struct {
 		name        string
 		handler     http.HandlerFunc
@@ -593,7 +594,7 @@ func TestBodyStall(t *testing.T) {
 			wantStall: true,
 		},
 		{
-			// 12 bytes 40ms apart: longer than the timeout in all, never
+			// 12 bytes, a fifth of the timeout apart: longer than the timeout in all, never
 			// silent for the timeout.
 			name: "slow but flowing",
 			handler: func(w http.ResponseWriter, r *http.Request) {
