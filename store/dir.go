@@ -33,6 +33,21 @@ type Dir struct {
 	// folders holds the folded folder paths that have a committed row in
 	// taken: free to hold more files, with no need to look again.
 	folders sync.Map
+	// entries holds a *sync.Mutex per folder (OS path), held while a file
+	// is created in it or renamed into place there. The kernel takes the
+	// folder's lock for those anyway; taking ours first makes the other
+	// writers of the folder wait asleep instead of spinning on the
+	// kernel's.
+	entries sync.Map
+}
+
+// entryLock returns the lock of the folder dir (an OS path).
+func (d *Dir) entryLock(dir string) *sync.Mutex {
+	if mu, ok := d.entries.Load(dir); ok {
+		return mu.(*sync.Mutex)
+	}
+	mu, _ := d.entries.LoadOrStore(dir, new(sync.Mutex))
+	return mu.(*sync.Mutex)
 }
 
 // NewDir returns the output folder at root, whose name reservations and file

@@ -26,3 +26,13 @@ func lockFile(f *os.File) error {
 		}
 	}
 }
+
+// renameFile renames old to new with the system call alone.
+func renameFile(old, new string) error {
+	for {
+		err := syscall.Rename(old, new)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -44,7 +45,8 @@ var errLocked = errors.New("locked")
 // part written from its start grows (HashAhead) and, for the rest, when it
 // is committed.
 type Part struct {
-	final     string // OS path of NAME
+	final     string      // OS path of NAME
+	entries   *sync.Mutex // the entry lock of final's folder
 	f         *os.File
 	h         hash.Hash
 	size      int64
@@ -71,11 +73,11 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
-	f, err := d.inFolder(final, func() (*os.File, error) { return openLocked(partPath) })
+	f, entries, err := d.inFolder(final, func() (*os.File, error) { return openLocked(partPath) })
 	if err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
-	p := &Part{final: final, f: f, h: sha256.New()}
+	p := &Part{final: final, entries: entries, f: f, h: sha256.New()}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -121,7 +123,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
-	f, err := d.inFolder(final, func() (*os.File, error) {
+	f, entries, err := d.inFolder(final, func() (*os.File, error) {
 		return os.OpenFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	})
 	if errors.Is(err, fs.ErrExist) {
@@ -138,7 +140,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
 	}
-	return &Part{final: final, f: f, h: sha256.New()}, nil
+	return &Part{final: final, entries: entries, f: f, h: sha256.New()}, nil
 }
 
 // partPaths returns the OS paths of rel and of its part.
@@ -150,16 +152,19 @@ func (d *Dir) partPaths(rel string) (final, part string, err error) {
 // inFolder makes the folder of the OS path final, then opens a file in it
 // with open; if the folder, made earlier, was removed meanwhile, it makes
 // it again and opens once more.
-func (d *Dir) inFolder(final string, open func() (*os.File, error)) (*os.File, error) {
+func (d *Dir) inFolder(final string, open func() (*os.File, error)) (*os.File, *sync.Mutex, error) {
 	dir := filepath.Dir(final)
 	if err := d.mkdirs(dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	mu := d.entryLock(dir)
+	mu.Lock()
 	f, err := open()
 	if errors.Is(err, fs.ErrNotExist) && d.forgetDir(dir) {
 		f, err = open()
 	}
-	return f, err
+	mu.Unlock()
+	return f, mu, err
 }
 
 // openSegments takes up a segmented part from its sidecar. A sidecar that
@@ -489,7 +494,7 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 	}
 	// The lock is held through the rename, so no other writer opens the
 	// part in between.
-	if err := os.Rename(p.name(), p.final); err != nil {
+	if err := p.rename(); err != nil {
 		return 0, "", fmt.Errorf("commit %s: %w", p.name(), err)
 	}
 	p.closed = true
@@ -497,6 +502,20 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 		return 0, "", fmt.Errorf("commit %s: %w", p.final, err)
 	}
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
+}
+
+// rename puts the part in place under its folder's entry lock. The name
+// is reserved, so the check os.Rename makes first (that no folder is in
+// the way) is not needed.
+func (p *Part) rename() error {
+	if p.entries != nil {
+		p.entries.Lock()
+		defer p.entries.Unlock()
+	}
+	if err := renameFile(p.name(), p.final); err != nil {
+		return &os.LinkError{Op: "rename", Old: p.name(), New: p.final, Err: err}
+	}
+	return nil
 }
 
 // Close closes the part without committing it; the .part stays for a later
