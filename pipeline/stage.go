@@ -195,15 +195,17 @@ type duePeeker interface {
 const idlePeek = 16 * time.Millisecond
 
 // pool leases tasks of queue and runs handle on each, at most n at once,
-// until ctx is cancelled. It leases ahead, up to half of n more than are
-// running, so that a task finishing finds the next one waiting instead of
-// paying a lease of its own. prepare, if not nil, sees each leased batch
+// until ctx is cancelled. It leases ahead, up to 2n more than are running,
+// and while tasks wait it leases again only once there is room for 2n: a
+// task finishing finds the next one waiting instead of paying a lease of
+// its own, and a lease (with the name reservations prepare makes for it)
+// is one transaction for many tasks. prepare, if not nil, sees each leased batch
 // before its tasks are handled. A handler that returns without
 // acknowledging its task (because ctx was cancelled) leaves it leased: the
 // next run, or the supervisor after this process dies, gives it back.
 func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
 	prepare func(context.Context, []store.Task)) error {
-	ahead := max(n/2, 1)
+	ahead := max(2*n, 1)
 	limit := int64(n + ahead) // tasks held: running or waiting
 	work := make(chan store.Task, limit)
 	freed := make(chan struct{}, 1)
