@@ -25,7 +25,8 @@ type reservedAhead struct {
 	// rel was reserved with, the one the last file of this stage got. The
 	// response confirms it, or rel is given back (see fileDownload.name).
 	guess string
-	// looked: Reserved was asked already; reserved and kept are its answer.
+	// looked: what Reserved would answer is known; reserved and kept are
+	// that answer.
 	looked   bool
 	reserved bool
 	kept     string
@@ -54,7 +55,7 @@ func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
 			continue
 		}
 		r := reservedAhead{ft: ft}
-		want := expandName(s.cfg.Name, ft)
+		w := store.NameWant{URL: ft.URL, Want: expandName(s.cfg.Name, ft)}
 		if needsExt(s.cfg.Name, ft) {
 			// The extension comes with the response. A name an earlier
 			// run reserved or kept for the URL is used as it is; else the
@@ -63,20 +64,10 @@ func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
 			if guess == "" {
 				continue
 			}
-			path, reserved, kept, err := s.dir.Reserved(ctx, ft.URL)
-			if err != nil {
-				continue
-			}
-			r.looked, r.reserved, r.kept = true, reserved, kept
-			if reserved || kept != "" {
-				r.rel = path
-				s.ahead.Store(t.ID, r)
-				continue
-			}
 			r.guess = guess
-			want = expandNameExt(s.cfg.Name, ft, guess)
+			w.Want, w.OrKept = expandNameExt(s.cfg.Name, ft, guess), true
 		}
-		wants = append(wants, store.NameWant{URL: ft.URL, Want: want})
+		wants = append(wants, w)
 		picked = append(picked, r)
 		ids = append(ids, t.ID)
 	}
@@ -88,8 +79,14 @@ func (s *stage) reserveAhead(ctx context.Context, tasks []store.Task) {
 		return
 	}
 	for i, r := range res {
-		picked[i].rel, picked[i].fresh = r.Path, r.Fresh
-		s.ahead.Store(ids[i], picked[i])
+		p := &picked[i]
+		p.rel, p.fresh = r.Path, r.Fresh
+		if wants[i].OrKept && !r.Fresh {
+			// Reserved or kept before: no guess was made.
+			p.guess = ""
+			p.looked, p.reserved, p.kept = true, r.Kept == "", r.Kept
+		}
+		s.ahead.Store(ids[i], *p)
 	}
 }
 

@@ -113,7 +113,7 @@ func BenchmarkAckFileParallel(b *testing.B) {
 // batching: lease a batch, reserve its names in one transaction, record
 // its files in one transaction.
 func BenchmarkLeaseReserveAckBatch(b *testing.B) {
-	for _, batch := range []int{5, 10} {
+	for _, batch := range []int{5, 10, 20} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			ctx := context.Background()
 			db := openTest(b)

@@ -255,7 +255,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlRetry, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken} {
+		sqlDropName, sqlDropTaken, sqlReservedOrKept} {
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))

@@ -129,14 +129,20 @@ func (d *Dir) Reserve(ctx context.Context, rawURL, want string) (string, error) 
 // NameWant is a URL and the name it asks for, for ReserveMany.
 type NameWant struct {
 	URL, Want string
+	// OrKept is for a name whose extension waits for the response, and
+	// Want a guess of it: what Reserved has for URL comes first. A name
+	// reserved earlier is the outcome (not Fresh); a name KeepName kept is
+	// given as Kept, and nothing is reserved; else Want is reserved.
+	OrKept bool
 }
 
 // Reservation is the outcome of one NameWant in ReserveMany.
 type Reservation struct {
-	Path string // as Reserve returns it
+	Path string // as Reserve returns it; "" with Kept
 	// Fresh: the name was reserved just now, and nothing was on disk under
 	// it, nor its .part; CreatePart may create the part.
 	Fresh bool
+	Kept  string // OrKept only: the name KeepName kept for the URL
 }
 
 // ReserveMany is Reserve for several URLs in one transaction, which costs
@@ -154,7 +160,12 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 		for i, w := range wants {
 			r := &res[i]
 			var err error
-			if r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want, &added); err != nil {
+			if w.OrKept {
+				err = d.reserveOrKeptTx(ctx, tx, w, r, &added)
+			} else {
+				r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want, &added)
+			}
+			if err != nil {
 				return fmt.Errorf("%s: %w", w.URL, err)
 			}
 		}
@@ -177,6 +188,35 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, ad
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return path, false, err
 	}
+	path, err = d.reserveNewTx(ctx, tx, rawURL, want, added)
+	return path, err == nil, err
+}
+
+// reserveOrKeptTx is reserveTx for a NameWant with OrKept: one lookup finds
+// a name reserved or kept for the URL, and only without one is w.Want
+// reserved.
+func (d *Dir) reserveOrKeptTx(ctx context.Context, tx *sql.Tx, w NameWant, r *Reservation, added *[]string) error {
+	var v string
+	var reserved bool
+	err := d.db.stmt(ctx, tx, sqlReservedOrKept).QueryRowContext(ctx, w.URL, keptPrefix+w.URL).Scan(&v, &reserved)
+	switch {
+	case err == nil && reserved:
+		r.Path = v
+		return nil
+	case err == nil:
+		r.Kept = v
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	r.Path, err = d.reserveNewTx(ctx, tx, w.URL, w.Want, added)
+	r.Fresh = err == nil
+	return err
+}
+
+// reserveNewTx reserves a free path for rawURL, which has none reserved
+// yet, from want on (see Reserve).
+func (d *Dir) reserveNewTx(ctx context.Context, tx *sql.Tx, rawURL, want string, added *[]string) (path string, err error) {
 	segs := strings.Split(SafePath(want), "/")
 	last := len(segs) - 1
 
@@ -194,13 +234,13 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, ad
 			}
 			free, err := d.dirFree(ctx, tx, segs[:i+1])
 			if err != nil {
-				return "", false, err
+				return "", err
 			}
 			if free {
 				break
 			}
 			if n >= maxNumber {
-				return "", false, fmt.Errorf("no free folder name for %q", strings.Join(segs[:i+1], "/"))
+				return "", fmt.Errorf("no free folder name for %q", strings.Join(segs[:i+1], "/"))
 			}
 		}
 	}
@@ -214,24 +254,24 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, ad
 		}
 		free, err := d.leafFree(ctx, tx, segs)
 		if err != nil {
-			return "", false, err
+			return "", err
 		}
 		if free {
 			if n > 1 {
 				if _, err := d.db.stmt(ctx, tx, sqlSetHint).ExecContext(ctx, hintKey, n); err != nil {
-					return "", false, err
+					return "", err
 				}
 			}
 			break
 		}
 		if n >= maxNumber {
-			return "", false, fmt.Errorf("no free file name for %q", strings.Join(segs, "/"))
+			return "", fmt.Errorf("no free file name for %q", strings.Join(segs, "/"))
 		}
 		if n == 1 {
 			var hint int
 			err := d.db.stmt(ctx, tx, sqlGetHint).QueryRowContext(ctx, hintKey).Scan(&hint)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return "", false, err
+				return "", err
 			}
 			n = max(n, hint) // the loop's n++ moves on to hint+1 (and at least 2)
 		}
@@ -239,20 +279,20 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, ad
 
 	path = strings.Join(segs, "/")
 	if _, err := d.db.stmt(ctx, tx, sqlAddName).ExecContext(ctx, rawURL, path); err != nil {
-		return "", false, err
+		return "", err
 	}
 	add := d.db.stmt(ctx, tx, sqlAddTaken)
 	if _, err := add.ExecContext(ctx, fold(path), 1); err != nil {
-		return "", false, err
+		return "", err
 	}
 	for i := known; i < last; i++ {
 		f := fold(strings.Join(segs[:i+1], "/"))
 		if _, err := add.ExecContext(ctx, f, 0); err != nil {
-			return "", false, err
+			return "", err
 		}
 		*added = append(*added, f)
 	}
-	return path, true, nil
+	return path, nil
 }
 
 // knowFolders remembers folders whose rows in taken are committed.

@@ -287,12 +287,13 @@ func TestReserveMany(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := d.ReserveMany(ctx, []NameWant{
-		{"http://a/0", "other.jpg"}, {"http://a/1", "x.jpg"}, {"http://a/2", "disk.jpg"}, {"http://a/1", "y.jpg"},
+		{URL: "http://a/0", Want: "other.jpg"}, {URL: "http://a/1", Want: "x.jpg"},
+		{URL: "http://a/2", Want: "disk.jpg"}, {URL: "http://a/1", Want: "y.jpg"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Reservation{{"x.jpg", false}, {"x-2.jpg", true}, {"disk-2.jpg", true}, {"x-2.jpg", false}}
+	want := []Reservation{{Path: "x.jpg"}, {Path: "x-2.jpg", Fresh: true}, {Path: "disk-2.jpg", Fresh: true}, {Path: "x-2.jpg"}}
 	if !slices.Equal(res, want) {
 		t.Errorf("ReserveMany = %+v, want %+v", res, want)
 	}

@@ -32,6 +32,43 @@ func TestReservedAndKeptNames(t *testing.T) {
 	}
 }
 
+// TestReserveManyOrKept: a NameWant with OrKept takes what Reserved would
+// find for its URL (a name reserved earlier, or a kept one, which reserves
+// nothing) and reserves its guess only when there is none.
+func TestReserveManyOrKept(t *testing.T) {
+	ctx := context.Background()
+	d := NewDir(t.TempDir(), openTest(t))
+	if _, err := d.Reserve(ctx, "http://h/r", "r.png"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.KeepName(ctx, "http://h/k", "k"+ExtMark); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.ReserveMany(ctx, []NameWant{
+		{URL: "http://h/r", Want: "r.jpg", OrKept: true},
+		{URL: "http://h/k", Want: "k.jpg", OrKept: true},
+		{URL: "http://h/n", Want: "r.png", OrKept: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Reservation{{Path: "r.png"}, {Kept: "k" + ExtMark}, {Path: "r-2.png", Fresh: true}}
+	if len(res) != len(want) {
+		t.Fatalf("ReserveMany = %+v, want %+v", res, want)
+	}
+	for i := range want {
+		if res[i] != want[i] {
+			t.Errorf("want %d: %+v, want %+v", i, res[i], want[i])
+		}
+	}
+	if p, ok, kept, err := d.Reserved(ctx, "http://h/k"); err != nil || ok || p != "" || kept != "k"+ExtMark {
+		t.Errorf("the kept name's URL got a reservation: %q %v %q %v", p, ok, kept, err)
+	}
+	if p, ok, _, err := d.Reserved(ctx, "http://h/n"); err != nil || !ok || p != "r-2.png" {
+		t.Errorf("the guess was not reserved: %q %v %v", p, ok, err)
+	}
+}
+
 // TestPartHashAhead: the hash follows the written prefix of a segmented
 // part, and Commit's hash is the file's whatever was hashed ahead.
 func TestPartHashAhead(t *testing.T) {
