@@ -418,7 +418,10 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 	if headErr != nil {
 		return "", 0, headErr
 	}
-	if _, err := copyBody(w, body, buf); err != nil {
+	boosted := s.procs.big(resp.Total)
+	_, err = copyBody(w, body, buf)
+	boosted()
+	if err != nil {
 		return "", 0, err
 	}
 	if s.cfg.MaxSize > 0 && d.part.Size() > s.cfg.MaxSize {

@@ -44,6 +44,7 @@ type stage struct {
 	// lastExt is the extension the last response gave a name that waited
 	// for it (a string): the guess for the next ones.
 	lastExt atomic.Value
+	procs   *procBoost // download stage: one more P while a big body streams
 }
 
 // syncEvery is how often a download stage makes the files it committed
@@ -98,6 +99,7 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	case QueueParse:
 		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage, nil)
 	case QueueDownload:
+		s.procs = newProcBoost()
 		stopSync := s.syncer()
 		defer stopSync()
 		stopAcks := s.startAcker(ctx)
