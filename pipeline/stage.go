@@ -201,8 +201,8 @@ const idlePeek = 16 * time.Millisecond
 // and while tasks wait it leases again only once there is room for 2n: a
 // task finishing finds the next one waiting instead of paying a lease of
 // its own, and a lease (with the name reservations prepare makes for it)
-// is one transaction for many tasks. prepare, if not nil, sees each leased batch
-// before its tasks are handled. A handler that returns without
+// is one transaction for many tasks. prepare, if not nil, sees each leased
+// batch before its tasks are handled. A handler that returns without
 // acknowledging its task (because ctx was cancelled) leaves it leased: the
 // next run, or the supervisor after this process dies, gives it back.
 func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
