@@ -66,21 +66,27 @@ func BenchmarkPut(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(tasks))/b.Elapsed().Seconds(), "tasks/s")
 }
 
+// putImages queues n download tasks for http://example.com/img/<i>.jpg.
+func putImages(b *testing.B, db *DB, n int) {
+	b.Helper()
+	tasks := make([]Task, n)
+	for i := range tasks {
+		tasks[i] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", i)}
+	}
+	for i := 0; i < len(tasks); i += 1000 {
+		if _, err := db.Put(context.Background(), tasks[i:min(i+1000, len(tasks))]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkAckFileParallel measures the download stage's pattern: many
 // goroutines each reserving a name and recording a file for one task.
 func BenchmarkAckFileParallel(b *testing.B) {
 	ctx := context.Background()
 	db := openTest(b)
 	dir := NewDir(b.TempDir(), db)
-	tasks := make([]Task, b.N)
-	for i := range tasks {
-		tasks[i] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", i)}
-	}
-	for i := 0; i < len(tasks); i += 1000 {
-		if _, err := db.Put(ctx, tasks[i:min(i+1000, len(tasks))]...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	putImages(b, db, b.N)
 	leased, err := db.Lease(ctx, "download", b.N, "bench", time.Hour)
 	if err != nil || len(leased) != b.N {
 		b.Fatalf("lease: %d, %v", len(leased), err)
@@ -118,15 +124,7 @@ func BenchmarkLeaseReserveAckBatch(b *testing.B) {
 			ctx := context.Background()
 			db := openTest(b)
 			dir := NewDir(b.TempDir(), db)
-			tasks := make([]Task, b.N)
-			for i := range tasks {
-				tasks[i] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", i)}
-			}
-			for i := 0; i < len(tasks); i += 1000 {
-				if _, err := db.Put(ctx, tasks[i:min(i+1000, len(tasks))]...); err != nil {
-					b.Fatal(err)
-				}
-			}
+			putImages(b, db, b.N)
 			b.ResetTimer()
 			for done := 0; done < b.N; {
 				leased, err := db.Lease(ctx, "download", batch, "bench", time.Hour)

@@ -12,36 +12,35 @@ import (
 // full disk shows at once rather than halfway through; where the file
 // system cannot allocate ahead it just sets the size.
 func preallocate(f *os.File, total int64) error {
-	for {
-		err := syscall.Fallocate(int(f.Fd()), 0, 0, total)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, syscall.EINTR):
-			continue
-		case errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
-			return f.Truncate(total)
-		default:
-			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
-		}
+	ok, err := fallocate(f, 0, 0, total)
+	if err == nil && !ok {
+		return f.Truncate(total)
 	}
+	return err
 }
 
 // allocateAhead allocates the blocks of f from off for n bytes without
 // changing its size (FALLOC_FL_KEEP_SIZE), so that appending there costs
 // less; where the file system cannot, it does nothing.
 func allocateAhead(f *os.File, off, n int64) error {
+	_, err := fallocate(f, unix.FALLOC_FL_KEEP_SIZE, off, n)
+	return err
+}
+
+// fallocate is fallocate(2) on f, retried when interrupted; ok is false,
+// with no error, where the file system or the kernel cannot do it.
+func fallocate(f *os.File, mode uint32, off, n int64) (ok bool, err error) {
 	for {
-		err := syscall.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+		err := syscall.Fallocate(int(f.Fd()), mode, off, n)
 		switch {
 		case err == nil:
-			return nil
+			return true, nil
 		case errors.Is(err, syscall.EINTR):
 			continue
 		case errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
-			return nil
+			return false, nil
 		default:
-			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+			return false, &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
 		}
 	}
 }
