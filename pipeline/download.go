@@ -118,7 +118,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		d.guess = &ahead
 	}
 	if reserved && ahead.fresh {
-		if err := d.create(ctx, rel); err != nil {
+		if err := d.openPart(ctx, rel, true); err != nil {
 			if ctx.Err() == nil {
 				s.fail(ctx, t, ft.URL, ft.Source, err)
 			}
@@ -133,7 +133,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 				return
 			}
 		}
-		if err := d.open(ctx, rel); err != nil {
+		if err := d.openPart(ctx, rel, false); err != nil {
 			if ctx.Err() == nil {
 				s.fail(ctx, t, ft.URL, ft.Source, err)
 			}
@@ -189,19 +189,14 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 	s.record(ctx, t, store.File{URL: ft.URL, Path: d.rel, Bytes: size, SHA256: sum, ContentType: ctype, Source: ft.Source}, EvFile)
 }
 
-// open opens the part of the file at rel.
-func (d *fileDownload) open(ctx context.Context, rel string) error {
-	part, err := d.s.dir.OpenPart(ctx, rel)
-	if err != nil {
-		return err
+// openPart opens the part of the file at rel, or creates it if the name
+// was reserved just now (fresh): nothing is there to resume.
+func (d *fileDownload) openPart(ctx context.Context, rel string, fresh bool) error {
+	open := d.s.dir.OpenPart
+	if fresh {
+		open = d.s.dir.CreatePart
 	}
-	d.rel, d.part = rel, part
-	return nil
-}
-
-// create creates the part of the file at rel, a name just reserved.
-func (d *fileDownload) create(ctx context.Context, rel string) error {
-	part, err := d.s.dir.CreatePart(ctx, rel)
+	part, err := open(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -378,12 +373,7 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 		if err != nil {
 			return "", 0, errFinal{fmt.Errorf("reserve name: %w", err)}
 		}
-		if r.Fresh {
-			err = d.create(ctx, r.Path)
-		} else {
-			err = d.open(ctx, r.Path)
-		}
-		if err != nil {
+		if err := d.openPart(ctx, r.Path, r.Fresh); err != nil {
 			return "", 0, errFinal{err}
 		}
 		if d.part.Size() != 0 || d.part.Segments() != nil {

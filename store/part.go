@@ -253,19 +253,7 @@ func (p *Part) Write(b []byte) (int, error) {
 	n, err := p.f.Write(b)
 	p.h.Write(b[:n])
 	p.size += int64(n)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is said once
-		}
-		return n, fmt.Errorf("write part %s: %w", p.name(), err)
-	}
-	if p.size >= persistAt && p.validator != p.saved {
-		if err := p.saveValidator(); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return n, p.wrote(err)
 }
 
 // ReadFrom appends what r yields, until io.EOF, to the part, like Write,
@@ -319,17 +307,8 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 					ring.hash(p.h, writeBack)
 				}()
 			}
-			if werr != nil {
-				var pe *fs.PathError
-				if errors.As(werr, &pe) {
-					werr = pe.Err // the path is said once
-				}
-				return written, fmt.Errorf("write part %s: %w", p.name(), werr)
-			}
-			if p.size >= persistAt && p.validator != p.saved {
-				if err := p.saveValidator(); err != nil {
-					return written, err
-				}
+			if err := p.wrote(werr); err != nil {
+				return written, err
 			}
 		} else {
 			ring.give(i)
@@ -341,6 +320,23 @@ func (p *Part) ReadFrom(r io.Reader) (int64, error) {
 			return written, rerr
 		}
 	}
+}
+
+// wrote ends a write to an unsegmented part that returned err: an error
+// names the part (and its path once), and a part grown to persistAt bytes
+// saves its validator.
+func (p *Part) wrote(err error) error {
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
+		}
+		return fmt.Errorf("write part %s: %w", p.name(), err)
+	}
+	if p.size >= persistAt && p.validator != p.saved {
+		return p.saveValidator()
+	}
+	return nil
 }
 
 // writeBehindEvery is how many bytes ReadFrom writes before it starts
