@@ -16,7 +16,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A database written by a
 // newer version of the schema is refused rather than misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // busyTimeout is how long (ms) a connection waits for another process's
 // write lock before it gives up with SQLITE_BUSY.
@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS files (
 	bytes        INTEGER NOT NULL,
 	sha256       TEXT    NOT NULL,
 	content_type TEXT    NOT NULL,
-	source       TEXT    NOT NULL
+	source       TEXT    NOT NULL,
+	worker       TEXT    NOT NULL DEFAULT ''
 );
 
 CREATE TABLE IF NOT EXISTS names (
@@ -146,13 +147,12 @@ const (
 			UNION ALL
 			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ?)
 			LIMIT ?)
-		RETURNING id, key, data, attempts`
+		RETURNING id, key, data`
 
 	sqlHasDue = `SELECT EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 0 AND not_before <= ?2)
 		OR EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 1 AND not_before <= ?2)`
 
 	sqlAck        = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id = ?`
-	sqlRetry      = `UPDATE tasks SET state = 0, not_before = ?, attempts = attempts + 1, owner = '' WHERE id = ? AND state = 1`
 	sqlFail       = `UPDATE tasks SET state = 3, data = NULL, owner = '', url = ?, reason = ?, source = ? WHERE id = ? AND state <> 2`
 	sqlTaskState  = `SELECT state FROM tasks WHERE id = ?`
 	sqlExtend     = `UPDATE tasks SET not_before = ? WHERE owner = ? AND state = 1`
@@ -161,9 +161,9 @@ const (
 	sqlRestart    = `DELETE FROM tasks WHERE queue = ? AND state >= 2`
 	sqlRestartAll = `DELETE FROM tasks WHERE state >= 2`
 	sqlSetMeta    = `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`
-	sqlRecordFile = `INSERT INTO files(url, path, bytes, sha256, content_type, source) VALUES (?, ?, ?, ?, ?, ?)
+	sqlRecordFile = `INSERT INTO files(url, path, bytes, sha256, content_type, source, worker) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
-			content_type = excluded.content_type, source = excluded.source`
+			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
 
 	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
 	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
@@ -184,8 +184,8 @@ const (
 	sqlCounts     = `SELECT queue, state, n FROM counts WHERE n > 0`
 	sqlFailures   = `SELECT queue, url, reason, source FROM tasks WHERE state = 3 ORDER BY id`
 	sqlMeta       = `SELECT value FROM meta WHERE key = ?`
-	sqlFileByURL  = `SELECT url, path, bytes, sha256, content_type, source FROM files WHERE url = ?`
-	sqlFiles      = `SELECT url, path, bytes, sha256, content_type, source FROM files ORDER BY seq`
+	sqlFileByURL  = `SELECT url, path, bytes, sha256, content_type, source, worker FROM files WHERE url = ?`
+	sqlFiles      = `SELECT url, path, bytes, sha256, content_type, source, worker FROM files ORDER BY seq`
 	sqlUserVerGet = `PRAGMA user_version`
 )
 
@@ -194,17 +194,23 @@ const (
 // and file records. It is SQLite in WAL mode, opened by several processes at
 // once; a *DB is safe for concurrent use by many goroutines.
 type DB struct {
-	path string
-	w    *sql.DB // one connection: every write of this process goes through it
-	r    *sql.DB // a few read-only connections (WAL readers never wait for the writer)
-	ws   map[string]*sql.Stmt
-	rs   map[string]*sql.Stmt
-	now  func() time.Time // the clock; tests move it
+	path   string
+	w      *sql.DB // one connection: every write of this process goes through it
+	r      *sql.DB // a few read-only connections (WAL readers never wait for the writer)
+	ws     map[string]*sql.Stmt
+	rs     map[string]*sql.Stmt
+	now    func() time.Time // the clock; tests move it
+	timing LeaseTiming
 }
 
 // Open opens (creating it, and its folder, if missing) the crawl database at
 // path and brings its schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -212,7 +218,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{}}
+	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{},
+		timing: opt.timing(sqliteTiming)}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -252,7 +259,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlRetry, sqlFail, sqlTaskState, sqlExtend,
+	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
 		sqlDropName, sqlDropTaken, sqlReservedOrKept} {
@@ -320,6 +327,19 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM counts;
 				INSERT INTO counts(queue, state, n) SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`); err != nil {
 				return err
+			}
+		}
+		if v < 3 {
+			// Databases from before file records named their worker.
+			var has bool
+			if err := tx.QueryRowContext(ctx,
+				`SELECT count(*) > 0 FROM pragma_table_info('files') WHERE name = 'worker'`).Scan(&has); err != nil {
+				return err
+			}
+			if !has {
+				if _, err := tx.ExecContext(ctx, `ALTER TABLE files ADD COLUMN worker TEXT NOT NULL DEFAULT ''`); err != nil {
+					return err
+				}
 			}
 		}
 		if v < schemaVersion {

@@ -14,11 +14,12 @@ type File struct {
 	SHA256      string // hex
 	ContentType string
 	Source      string // the page or list the URL came from
+	// Worker names the worker (host and folder) whose out folder holds
+	// the file, in a crawl spread over several machines; "" otherwise.
+	Worker string
 }
 
-// AckFile marks task id done and records f (the file is already renamed into
-// place), in one transaction. Recording a URL again replaces its record and
-// keeps its place in the record order.
+// AckFile is [Backend.AckFile], in one transaction.
 func (db *DB) AckFile(ctx context.Context, id int64, f File) error {
 	if f.URL == "" || f.Path == "" {
 		return fmt.Errorf("ack task %d: file record needs a URL and a path", id)
@@ -28,7 +29,7 @@ func (db *DB) AckFile(ctx context.Context, id int64, f File) error {
 			return err
 		}
 		_, err := db.stmt(ctx, tx, sqlRecordFile).ExecContext(ctx,
-			f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source)
+			f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker)
 		return err
 	})
 }
@@ -39,8 +40,8 @@ type FileAck struct {
 	File File
 }
 
-// AckFiles is AckFile for several tasks in one transaction, which costs
-// about what one AckFile does. errs[i] is the outcome of acks[i]: nil, or
+// AckFiles is [Backend.AckFiles] in one transaction, which costs about
+// what one AckFile does. errs[i] is the outcome of acks[i]: nil, or
 // an error wrapping ErrNoTask when that task is no longer leased (the
 // others are stored all the same). err is set, and nothing is stored, when
 // the transaction itself fails.
@@ -68,7 +69,7 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 				continue
 			}
 			f := a.File
-			if _, err := rec.ExecContext(ctx, f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source); err != nil {
+			if _, err := rec.ExecContext(ctx, f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker); err != nil {
 				return err
 			}
 		}
@@ -80,11 +81,11 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 	return errs, nil
 }
 
-// FileByURL returns the record of the file downloaded from url, if any.
+// FileByURL is [Backend.FileByURL].
 func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	var f File
 	err := db.rs[sqlFileByURL].QueryRowContext(quick(ctx), url).
-		Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source)
+		Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, false, nil
 	}
@@ -94,7 +95,7 @@ func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	return f, true, nil
 }
 
-// Files returns every recorded file, in record order.
+// Files is [Backend.Files].
 func (db *DB) Files(ctx context.Context) ([]File, error) {
 	rows, err := db.rs[sqlFiles].QueryContext(ctx)
 	if err != nil {
@@ -104,7 +105,7 @@ func (db *DB) Files(ctx context.Context) ([]File, error) {
 	var fs []File
 	for rows.Next() {
 		var f File
-		if err := rows.Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source); err != nil {
+		if err := rows.Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker); err != nil {
 			return nil, fmt.Errorf("list files: %w", err)
 		}
 		fs = append(fs, f)

@@ -7,37 +7,34 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 )
 
-// ErrNoTask is returned (wrapped) by Ack, AckFile, Retry and Fail when no
-// task has the given id (it never existed, or Restart deleted it).
+// ErrNoTask is returned (wrapped) by Ack, AckFile, AckFiles and Fail when
+// no task of the crawl's current generation has the given id (it never
+// existed, or Restart forgot it).
 var ErrNoTask = errors.New("no such task")
-
-// defaultTTL is the lease time used when Lease is given a ttl <= 0.
-const defaultTTL = time.Minute
 
 // Task is one unit of work in a queue.
 type Task struct {
-	ID       int64  // set by Lease
-	Queue    string // "list", "parse", "download"
-	Key      string // dedupe key within Queue (e.g. the URL): Put ignores a task whose (Queue,Key) exists in any state
-	Data     []byte // opaque payload
-	Attempts int    // set by Lease: how many times it was given back with Retry before
+	ID    int64  // set by Lease: names the task in Ack, AckFile and Fail
+	Queue string // "list", "parse", "download"
+	Key   string // dedupe key within Queue (e.g. the URL): Put ignores a task whose (Queue,Key) exists in any state
+	Data  []byte // opaque payload
 }
 
 // QueueCounts is how many tasks of one queue are in each state. Ready
 // includes retries that are not due yet; Leased includes leases that have
 // run out but were not taken again yet.
+//
+// Ready counts tasks never handed out and released ones; Leased counts
+// tasks held, including those whose lease ran out and that no one took
+// over yet. Done and Failed count this generation's finished tasks.
 type QueueCounts struct{ Ready, Leased, Done, Failed int }
 
 // Failure is a task that failed for good, as recorded by Fail.
 type Failure struct{ Queue, URL, Reason, Source string }
 
-// Put adds tasks to their queues, ready now, in one transaction, and returns
-// how many were added: a task whose (Queue, Key) was put before in this run
-// generation, in any state, is skipped. A task without Queue or Key is an
-// error and nothing is added.
+// Put is [Backend.Put], in one transaction.
 func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	if len(tasks) == 0 {
 		return 0, nil
@@ -77,21 +74,17 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	return added, nil
 }
 
-// Lease hands out up to max ready tasks of queue (ready: state ready and due,
-// or leased with a lease that has run out) and marks them leased by owner
-// until now+ttl (ttl <= 0 means one minute). It never blocks on an empty
-// queue: it returns an empty slice when no task is ready. Tasks come back in
-// ID order; two owners never hold the same task at once.
-func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, ttl time.Duration) ([]Task, error) {
+// Lease is [Backend.Lease]: the lease runs until now + the TTL of
+// Timing, and the select and the update are one transaction under the
+// write lock, so no task goes to two owners.
+func (db *DB) Lease(ctx context.Context, queue string, max int, owner string) ([]Task, error) {
 	if owner == "" {
 		return nil, fmt.Errorf("lease from queue %q: empty owner", queue)
 	}
 	if max <= 0 {
 		return []Task{}, nil
 	}
-	if ttl <= 0 {
-		ttl = defaultTTL
-	}
+	ttl := db.timing.TTL
 	tasks := make([]Task, 0, min(max, 64))
 	err := db.write(ctx, "lease from queue "+queue, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.now()
@@ -104,7 +97,7 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, tt
 		defer rows.Close()
 		for rows.Next() {
 			t := Task{Queue: queue}
-			if err := rows.Scan(&t.ID, &t.Key, &t.Data, &t.Attempts); err != nil {
+			if err := rows.Scan(&t.ID, &t.Key, &t.Data); err != nil {
 				return err
 			}
 			tasks = append(tasks, t)
@@ -118,11 +111,7 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string, tt
 	return tasks, nil
 }
 
-// Ack marks task id done and puts next tasks, in one transaction: either the
-// task is done and its follow-ups are queued, or neither happened. The task
-// need not be leased by the caller: acking a task that is already done is not
-// an error (the next tasks are still put; those already seen are skipped),
-// and a failed one becomes done.
+// Ack is [Backend.Ack], in one transaction.
 func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
@@ -150,25 +139,7 @@ func (db *DB) done(ctx context.Context, tx *sql.Tx, id int64) error {
 	return nil
 }
 
-// Retry gives a leased task back to its queue, ready again after `after`,
-// with Attempts one higher. A task that is no longer leased (it was released,
-// or another owner finished it) is left as it is.
-func (db *DB) Retry(ctx context.Context, id int64, after time.Duration) error {
-	return db.write(ctx, fmt.Sprintf("retry task %d", id), func(ctx context.Context, tx *sql.Tx) error {
-		res, err := db.stmt(ctx, tx, sqlRetry).ExecContext(ctx, db.now().Add(max(after, 0)).UnixNano(), id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			return err
-		}
-		return db.exists(ctx, tx, id)
-	})
-}
-
-// Fail marks the task failed for good, with a reason and the URL and source
-// (the page or list it came from) it concerns, for the summary and
-// failed.csv. A task that is already done stays done.
+// Fail is [Backend.Fail], in one transaction.
 func (db *DB) Fail(ctx context.Context, id int64, url, reason, source string) error {
 	return db.write(ctx, fmt.Sprintf("fail task %d", id), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.stmt(ctx, tx, sqlFail).ExecContext(ctx, url, reason, source, id)
@@ -192,21 +163,17 @@ func (db *DB) exists(ctx context.Context, tx *sql.Tx, id int64) error {
 	return err
 }
 
-// Extend is the heartbeat of owner: every lease it holds now runs until
-// now+ttl (ttl <= 0 means one minute).
-func (db *DB) Extend(ctx context.Context, owner string, ttl time.Duration) error {
-	if ttl <= 0 {
-		ttl = defaultTTL
-	}
+// Extend is [Backend.Extend]. It extends every lease owner holds in the
+// database, whichever handle took it: a process has one owner name.
+func (db *DB) Extend(ctx context.Context, owner string) error {
+	ttl := db.timing.TTL
 	return db.write(ctx, "extend leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := db.stmt(ctx, tx, sqlExtend).ExecContext(ctx, db.now().Add(ttl).UnixNano(), owner)
 		return err
 	})
 }
 
-// Release makes every task leased by owner ready again now (the owner died or
-// stopped) and returns how many there were. Owner "" releases every lease.
-// Attempts is not changed.
+// Release is [Backend.Release].
 func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 	var n int64
 	err := db.write(ctx, "release leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
@@ -238,8 +205,8 @@ func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
 	return due, nil
 }
 
-// Counts returns the number of tasks in each state, by queue. A queue that
-// never had a task is absent (its zero QueueCounts is the right answer).
+// Counts is [Backend.Counts], read from the counts table that triggers
+// keep, so it costs the same for a million tasks as for ten.
 func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
 	rows, err := db.rs[sqlCounts].QueryContext(quick(ctx))
 	if err != nil {
@@ -272,8 +239,7 @@ func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
 	return m, nil
 }
 
-// Failures returns every task that failed for good, in the order they were
-// first put.
+// Failures is [Backend.Failures].
 func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
 	rows, err := db.rs[sqlFailures].QueryContext(ctx)
 	if err != nil {
@@ -294,10 +260,8 @@ func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
 	return fs, nil
 }
 
-// Restart begins a new run generation: it deletes the done and failed tasks
-// of the given queues (of every queue if none is given), so that their keys
-// may be put again. Ready and leased tasks stay; file records and name
-// reservations stay too.
+// Restart is [Backend.Restart]: it deletes the done and failed tasks of
+// the queues. Name reservations stay too.
 func (db *DB) Restart(ctx context.Context, queues ...string) error {
 	return db.write(ctx, "restart queues", func(ctx context.Context, tx *sql.Tx) error {
 		if len(queues) == 0 {
@@ -314,7 +278,7 @@ func (db *DB) Restart(ctx context.Context, queues ...string) error {
 	})
 }
 
-// Meta returns the value stored under key, "" if it is unset.
+// Meta is [Backend.Meta].
 func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 	var v string
 	err := db.rs[sqlMeta].QueryRowContext(ctx, key).Scan(&v)
@@ -327,10 +291,16 @@ func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
-// SetMeta stores value under key.
+// SetMeta is [Backend.SetMeta].
 func (db *DB) SetMeta(ctx context.Context, key, value string) error {
 	return db.write(ctx, fmt.Sprintf("set meta %q", key), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, value)
 		return err
 	})
 }
+
+// Timing is [Backend.Timing].
+func (db *DB) Timing() LeaseTiming { return db.timing }
+
+// Shared is [Backend.Shared]: an embedded database is this machine's alone.
+func (db *DB) Shared() bool { return false }
