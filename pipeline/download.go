@@ -78,19 +78,20 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		return
 	}
 	stale := false // recorded, but not whole on disk (a power cut, or a hand)
-	// A name reserved just now was never recorded here (on Redis the
-	// record may be another worker's).
-	if !s.cfg.Overwrite && (!ahead.fresh || s.cfg.IsRedis()) {
+	// A name reserved just now was never recorded here (on a shared
+	// backend the record may be another worker's).
+	if !s.cfg.Overwrite && (!ahead.fresh || s.db.Shared()) {
 		if f, ok, err := s.db.FileByURL(ctx, ft.URL); err == nil && ok {
-			// On Redis the record may be another worker's, its file on
-			// another machine's disk: done all the same.
-			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); s.cfg.IsRedis() || err == nil && st.Size() == f.Bytes {
+			// The record may be another worker's, its file on another
+			// machine's disk: done all the same.
+			elsewhere := f.Worker != s.cfg.Worker
+			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); elsewhere || err == nil && st.Size() == f.Bytes {
 				if s.ack(ctx, t) {
 					s.ev.emit(Event{Kind: EvSkip, URL: ft.URL, Path: f.Path, Bytes: f.Bytes})
 				}
 				return
 			}
-			stale = !s.cfg.IsRedis()
+			stale = true
 		}
 	}
 	var rel, kept string
@@ -258,6 +259,7 @@ func (d *fileDownload) remove() {
 // place, and tells the supervisor: through the acker when it runs (the
 // worker goes on at once), else at once.
 func (s *stage) record(ctx context.Context, t store.Task, f store.File, kind string) {
+	f.Worker = s.cfg.Worker
 	if s.acks != nil {
 		s.acks <- fileAck{task: t, file: f, kind: kind}
 		return

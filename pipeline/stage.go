@@ -30,7 +30,7 @@ const (
 type stage struct {
 	cfg    *Config
 	cp     *compiled
-	db     Backend    // queues and records: the local database, or Redis
+	db     Backend    // queues and records: the local database, or a server's
 	dir    *store.Dir // this machine's output folder, its names in the local database
 	client *fetcher.Client
 	ev     *emitter
@@ -73,8 +73,14 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	}
 	defer closeDB()
 	var gate fetcher.HostGate
-	if r, ok := db.(*store.RedisDB); ok {
-		gate = r // --per-host and --delay hold across the machines of the crawl
+	if db.Shared() {
+		// --per-host and --delay hold across the machines of the crawl.
+		g, err := fetcher.OpenRedisGate(ctx, cfg.Queue, cfg.Job)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		gate = g
 	}
 	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate)
 	if err != nil {
@@ -171,25 +177,18 @@ func (s *stage) syncer() (stop func()) {
 }
 
 func (s *stage) heartbeat(ctx context.Context) {
-	ttl, every := s.cfg.leaseTiming()
-	t := time.NewTicker(every)
+	t := time.NewTicker(s.db.Timing().Heartbeat)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.db.Extend(ctx, s.owner, ttl); err != nil && ctx.Err() == nil {
+			if err := s.db.Extend(ctx, s.owner); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(s.log, "crawl: %s: extend leases: %v\n", s.owner, err)
 			}
 		}
 	}
-}
-
-// duePeeker is a backend that can tell, by reading only, whether a lease
-// would find a task (the SQLite one).
-type duePeeker interface {
-	HasDue(ctx context.Context, queue string) (bool, error)
 }
 
 // idlePeek is the longest an idle stage waits between two peeks; a lease
@@ -229,10 +228,9 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 	}
 	defer wg.Wait()
 	defer close(work)
-	ttl, _ := s.cfg.leaseTiming()
 	idle := time.Duration(0)
 	maxIdle := 100 * time.Millisecond
-	peek, canPeek := s.db.(duePeeker)
+	peek, canPeek := s.db.(store.DueChecker)
 	if canPeek {
 		maxIdle = idlePeek
 	}
@@ -268,7 +266,7 @@ func (s *stage) pool(ctx context.Context, queue string, n int, handle func(conte
 				continue
 			}
 		}
-		tasks, err := s.db.Lease(ctx, queue, room, s.owner, ttl)
+		tasks, err := s.db.Lease(ctx, queue, room, s.owner)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
 		}

@@ -93,9 +93,6 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			csvIn.Close() // the seed did not get to read it
 		}
 	}()
-	if cfg.IsRedis() && cfg.Worker == "" {
-		cfg.Worker = WorkerName(cfg.Out)
-	}
 	local, unlock, err := openLocal(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -107,6 +104,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer closeDB()
+	if db.Shared() && cfg.Worker == "" {
+		cfg.Worker = WorkerName(cfg.Out)
+	}
 	if err := prepare(ctx, db, cfg); err != nil {
 		return nil, err
 	}
@@ -196,18 +196,18 @@ func openLocal(ctx context.Context, cfg *Config) (*store.DB, func(), error) {
 	return db, unlock, nil
 }
 
-// writeManifest writes OUT/manifest.csv. In a distributed crawl the
-// coordinator (only == "") lists every file with the worker holding it, and
-// a worker lists the files it holds.
+// writeManifest writes OUT/manifest.csv from the backend's file records.
+// In a crawl shared by several machines the coordinator (only == "") lists
+// every file with the worker holding it, and a worker (only, its name)
+// lists the files it holds.
 func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB, only string) error {
 	dir := store.NewDir(cfg.Out, local)
-	r, ok := db.(*store.RedisDB)
-	if !ok {
-		return dir.WriteManifest(ctx)
-	}
-	all, err := r.WorkerFiles(ctx)
+	all, err := db.Files(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	if !db.Shared() {
+		return dir.WriteManifestOf(ctx, all, nil, "")
 	}
 	var files []store.File
 	var workers []string
@@ -215,7 +215,7 @@ func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB
 		if only != "" && f.Worker != only {
 			continue
 		}
-		files = append(files, f.File)
+		files = append(files, f)
 		workers = append(workers, f.Worker)
 	}
 	if only != "" {
@@ -377,10 +377,11 @@ func prepare(ctx context.Context, db Backend, cfg *Config) error {
 			return err
 		}
 	}
-	if !cfg.IsRedis() {
+	if !db.Shared() {
 		// No process of an embedded crawl outlives its run (OUT/.crawl/lock
-		// is ours), so every lease left is a dead process's. On Redis, live
-		// workers hold leases; a dead one's run out within seconds.
+		// is ours), so every lease left is a dead process's. On a shared
+		// backend, live workers hold leases; a dead one's run out within
+		// seconds.
 		if _, err := db.Release(ctx, ""); err != nil {
 			return err
 		}
@@ -388,7 +389,7 @@ func prepare(ctx context.Context, db Backend, cfg *Config) error {
 	if err := db.SetMeta(ctx, "fingerprint", fp); err != nil {
 		return err
 	}
-	if err := db.SetMeta(ctx, "state", "running"); err != nil || !cfg.IsRedis() {
+	if err := db.SetMeta(ctx, "state", "running"); err != nil || !db.Shared() {
 		return err
 	}
 	// Workers read the crawl's settings from here.

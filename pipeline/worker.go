@@ -20,7 +20,8 @@ type WorkerOptions struct {
 	Wait   time.Duration
 }
 
-// RunWorker joins a crawl whose queues live on a Redis server: it waits for
+// RunWorker joins a crawl whose queues live on a server shared by several
+// machines (a Redis URL): it waits for
 // the crawl to appear (when started before its coordinator), runs the
 // chosen stages here, writing files under its own Out, and leaves when the
 // coordinator has seen the crawl complete, or when ctx is cancelled.
@@ -30,19 +31,18 @@ func RunWorker(ctx context.Context, w WorkerOptions, opt Options) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	r, err := store.OpenRedis(ctx, w.Queue, job)
+	r, closeR, err := store.OpenQueue(ctx, w.Queue, job, nil, store.Options{})
 	if err != nil {
 		return nil, err
 	}
 	raw, err := waitMeta(ctx, r, "config")
+	closeR()
 	if err != nil {
-		r.Close()
 		if ctx.Err() != nil {
 			return &Result{Interrupted: true}, nil
 		}
 		return nil, err
 	}
-	r.Close()
 	var cfg Config
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		return nil, fmt.Errorf("read the config of crawl %s: %w", job, err)
@@ -108,12 +108,12 @@ func findJob(ctx context.Context, w WorkerOptions, opt Options) (string, error) 
 		}
 		var running []string
 		for _, j := range jobs {
-			r, err := store.OpenRedis(ctx, w.Queue, j)
+			r, closeR, err := store.OpenQueue(ctx, w.Queue, j, nil, store.Options{})
 			if err != nil {
 				return "", err
 			}
 			state, err := r.Meta(ctx, "state")
-			r.Close()
+			closeR()
 			if err != nil {
 				return "", err
 			}
@@ -142,7 +142,7 @@ func findJob(ctx context.Context, w WorkerOptions, opt Options) (string, error) 
 
 // waitMeta waits until key is set in the crawl's meta (the coordinator
 // writes the config as it starts).
-func waitMeta(ctx context.Context, r *store.RedisDB, key string) (string, error) {
+func waitMeta(ctx context.Context, r store.Backend, key string) (string, error) {
 	for {
 		v, err := r.Meta(ctx, key)
 		if err != nil || v != "" {

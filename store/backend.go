@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -193,19 +192,6 @@ func IsShared(spec string) bool {
 	return strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://")
 }
 
-// CheckQueue reports what is wrong with a --queue value: "sqlite" (or ""),
-// or a redis:// or rediss:// URL with a host.
-func CheckQueue(spec string) error {
-	if spec == "" || spec == "sqlite" {
-		return nil
-	}
-	u, err := url.Parse(spec)
-	if err != nil || !IsShared(spec) || u.Host == "" {
-		return fmt.Errorf("queue %q: want sqlite or redis://host:port/db", spec)
-	}
-	return nil
-}
-
 // OpenQueue opens the queues that spec names for the crawl job: for ""
 // or "sqlite", local itself (the caller keeps closing local); for a Redis
 // URL, the crawl job on that server. The returned func closes what
@@ -213,7 +199,7 @@ func CheckQueue(spec string) error {
 func OpenQueue(ctx context.Context, spec, job string, local *DB, opt Options) (Backend, func() error, error) {
 	if !IsShared(spec) {
 		if spec != "" && spec != "sqlite" {
-			return nil, nil, CheckQueue(spec)
+			return nil, nil, fmt.Errorf("queue %q: want sqlite or redis://host:port/db", spec)
 		}
 		if local == nil {
 			return nil, nil, errors.New("open the embedded queue: no database")

@@ -243,7 +243,7 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	if err := o.cfg.Validate(); err != nil {
 		return err
 	}
-	if o.cfg.IsRedis() {
+	if o.cfg.Queue != "" { // a server that other machines may share
 		o.cfg.Job = o.job
 		if o.cfg.Job == "" {
 			o.cfg.Job = o.cfg.DefaultJob()
