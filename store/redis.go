@@ -8,15 +8,15 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"crawl/internal/redisconn"
+
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // The Redis backend.
@@ -226,28 +226,7 @@ func checkJob(job string) error {
 
 // dialRedis connects to rawURL and checks the server answers.
 func dialRedis(ctx context.Context, rawURL string) (*redis.Client, string, error) {
-	where := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		where = u.Redacted()
-	}
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, where, fmt.Errorf("redis URL %s: %w", where, err)
-	}
-	opt.Protocol = 2
-	opt.DisableIdentity = true
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	// Check the server answers with a client that tries once, so that a
-	// wrong address fails at once; the crawl's client retries as usual.
-	probeOpt := *opt
-	probeOpt.MaxRetries, probeOpt.DialerRetries, probeOpt.PoolSize = -1, 1, 1
-	probe := redis.NewClient(&probeOpt)
-	err = probe.Ping(ctx).Err()
-	probe.Close()
-	if err != nil {
-		return nil, where, fmt.Errorf("connect to redis %s: %w", where, err)
-	}
-	return redis.NewClient(opt), where, nil
+	return redisconn.Dial(ctx, rawURL)
 }
 
 // Close closes the connection to the server. Leases held through it stay
