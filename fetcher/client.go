@@ -43,7 +43,7 @@ type Config struct {
 }
 
 // HostGate is a per-host limit kept outside this process, such as on a
-// Redis server that every machine of a crawl shares.
+// Redis server that every machine of a crawl shares ([RedisGate]).
 type HostGate interface {
 	AcquireHost(ctx context.Context, host string, perHost int, delay time.Duration) (release func(), err error)
 }

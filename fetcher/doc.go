@@ -8,7 +8,8 @@
 //     and at least Config.Delay between the starts of two requests to it.
 //     With Config.LockDir set the limits hold across every process that uses
 //     the same directory (flock(2) on small lock files, released by the
-//     kernel when a process dies, so kill -9 is safe);
+//     kernel when a process dies, so kill -9 is safe). With Config.Gate set
+//     to a [RedisGate] they hold across every machine of a distributed crawl;
 //   - robots.txt, fetched once per host and obeyed unless Config.IgnoreRobots;
 //   - retries with exponential back-off and jitter for timeouts, connection
 //     errors, 408, 429 and 5xx answers, obeying Retry-After;

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 )
@@ -166,11 +165,6 @@ type Options struct {
 	// Timing overrides the backend's lease timing when its TTL is set
 	// (tests shorten it). A zero Heartbeat is a quarter of TTL.
 	Timing LeaseTiming
-	// RedisLog receives the Redis client's own log lines ("failed to
-	// dial ..."); nil drops them, since every error they describe also
-	// reaches the caller. The Redis client has one logger per process,
-	// so the last backend opened sets it.
-	RedisLog io.Writer
 }
 
 // timing returns the lease timing of a backend whose default is def.

@@ -6,16 +6,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"crawl/internal/redisconn"
+
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // redisGroup is the consumer group of every queue stream.
@@ -125,8 +124,7 @@ func OpenRedis(ctx context.Context, rawURL, job string, opt Options) (*RedisDB, 
 	if err := checkJob(job); err != nil {
 		return nil, fmt.Errorf("open crawl %q on redis: %w", job, err)
 	}
-	setRedisLog(opt.RedisLog)
-	c, where, err := dialRedis(ctx, rawURL)
+	c, where, err := redisconn.Dial(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +152,7 @@ func OpenRedis(ctx context.Context, rawURL, job string, opt Options) (*RedisDB, 
 // worker started without a job name joins the one it finds (after checking
 // its Meta, e.g. that the crawl is still running).
 func Jobs(ctx context.Context, rawURL string) ([]string, error) {
-	c, where, err := dialRedis(ctx, rawURL)
+	c, where, err := redisconn.Dial(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -199,35 +197,8 @@ func checkJob(job string) error {
 	return nil
 }
 
-// dialRedis connects to rawURL and checks the server answers.
-func dialRedis(ctx context.Context, rawURL string) (*redis.Client, string, error) {
-	where := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		where = u.Redacted()
-	}
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, where, fmt.Errorf("redis URL %s: %w", where, err)
-	}
-	opt.Protocol = 2
-	opt.DisableIdentity = true
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	// Check the server answers with a client that tries once, so that a
-	// wrong address fails at once; the crawl's client retries as usual.
-	probeOpt := *opt
-	probeOpt.MaxRetries, probeOpt.DialerRetries, probeOpt.PoolSize = -1, 1, 1
-	probe := redis.NewClient(&probeOpt)
-	err = probe.Ping(ctx).Err()
-	probe.Close()
-	if err != nil {
-		return nil, where, fmt.Errorf("connect to redis %s: %w", where, err)
-	}
-	return redis.NewClient(opt), where, nil
-}
-
 // Close closes the connection to the server. Leases held through it stay
-// until they run out or are released; host slots held through it run out
-// within a few seconds.
+// until they run out or are released.
 func (r *RedisDB) Close() error {
 	if err := r.c.Close(); err != nil {
 		return fmt.Errorf("close redis %s: %w", r.where, err)
@@ -919,17 +890,3 @@ func unpackFields(s string, n int) ([]string, error) {
 	}
 	return out, nil
 }
-
-// redisLog passes the Redis client's own log lines to w, or drops them
-// when w is nil.
-type redisLog struct{ w io.Writer }
-
-func (l redisLog) Printf(_ context.Context, format string, args ...any) {
-	if l.w != nil {
-		fmt.Fprintf(l.w, "redis: "+strings.TrimSuffix(format, "\n")+"\n", args...)
-	}
-}
-
-// setRedisLog sends the Redis client's log lines to w (nil: nowhere). The
-// client keeps one logger for the whole process.
-func setRedisLog(w io.Writer) { redis.SetLogger(redisLog{w}) }

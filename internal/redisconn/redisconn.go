@@ -1,0 +1,61 @@
+// Package redisconn opens the connections crawl makes to a Redis server,
+// with the same options and the same early check wherever they are made:
+// the queue backend in store and the host gate in fetcher share it.
+//
+// Importing it silences the go-redis client's own log lines ("failed to
+// dial ..."): every error the client meets reaches its caller, which reports
+// it once.
+package redisconn
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Dial connects to the Redis server at rawURL (redis://[user:pass@]host:port/db,
+// rediss:// for TLS) and checks that it answers a PING. It returns the
+// client and where, rawURL without its password, for error messages; where
+// is set even when Dial fails.
+//
+// The client speaks RESP2, sends no CLIENT SETINFO and asks for no
+// maintenance notifications, so that any server from 6.2 on accepts it.
+// The check is made by a separate client that tries once, so that a wrong
+// address fails at once; the returned client retries as go-redis does by
+// default. The caller closes the client.
+func Dial(ctx context.Context, rawURL string) (*redis.Client, string, error) {
+	where := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		where = u.Redacted()
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, where, fmt.Errorf("redis URL %s: %w", where, err)
+	}
+	opt.Protocol = 2
+	opt.DisableIdentity = true
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	probeOpt := *opt
+	probeOpt.MaxRetries, probeOpt.DialerRetries, probeOpt.PoolSize = -1, 1, 1
+	probe := redis.NewClient(&probeOpt)
+	err = probe.Ping(ctx).Err()
+	probe.Close()
+	if err != nil {
+		return nil, where, fmt.Errorf("connect to redis %s: %w", where, err)
+	}
+	return redis.NewClient(opt), where, nil
+}
+
+// quietLog drops the go-redis client's log lines.
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...any) {}
+
+// Quiet drops the go-redis client's own log lines ("failed to dial ...")
+// for the whole process: the client has one logger per process, so this
+// is the program's choice, made once as it starts. crawl reports every
+// error those lines describe itself, once, in one line.
+func Quiet() { redis.SetLogger(quietLog{}) }
