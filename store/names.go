@@ -85,7 +85,7 @@ func cleanSegment(s string) string {
 // bytes long.
 func fitSegment(s string, limit int) string {
 	for {
-		if isReserved(s) {
+		if isDeviceName(s) {
 			s = "_" + s
 		}
 		if len(s) <= limit {
@@ -128,9 +128,9 @@ func cutUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// reservedNames are the device names Windows will not use as file names,
+// windowsDevices are the device names Windows will not use as file names,
 // with or without an extension.
-var reservedNames = func() map[string]bool {
+var windowsDevices = func() map[string]bool {
 	m := map[string]bool{"CON": true, "PRN": true, "AUX": true, "NUL": true, "CONIN$": true, "CONOUT$": true}
 	for _, p := range []string{"COM", "LPT"} {
 		for _, d := range []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "¹", "²", "³"} {
@@ -140,14 +140,14 @@ var reservedNames = func() map[string]bool {
 	return m
 }()
 
-// deviceNames says whether the system reserves the device names of
-// reservedNames (Windows); a variable, so that tests check both.
+// deviceNames says whether the system refuses the device names of
+// windowsDevices (Windows); a variable, so that tests check both.
 var deviceNames = runtime.GOOS == "windows"
 
-// isReserved reports whether a segment names a Windows device, on Windows:
-// its part before the first '.', trailing spaces ignored, is a reserved
-// name.
-func isReserved(seg string) bool {
+// isDeviceName reports whether a segment names a Windows device, on Windows:
+// its part before the first '.', trailing spaces ignored, is one of
+// windowsDevices.
+func isDeviceName(seg string) bool {
 	if !deviceNames {
 		return false
 	}
@@ -156,7 +156,7 @@ func isReserved(seg string) bool {
 	if len(base) > 7 {
 		return false
 	}
-	return reservedNames[strings.ToUpper(base)]
+	return windowsDevices[strings.ToUpper(base)]
 }
 
 // numbered returns segment seg with "-n" added: before the extension for a
