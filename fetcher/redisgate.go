@@ -78,7 +78,7 @@ type RedisGate struct {
 // bytes, and has no braces or control characters. Close the gate when done.
 func OpenRedisGate(ctx context.Context, rawURL, job string) (*RedisGate, error) {
 	what := fmt.Sprintf("open host gate of crawl %q", job)
-	if err := checkJob(job); err != nil {
+	if err := redisconn.CheckJob(job); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c, where, err := redisconn.Dial(ctx, rawURL)
@@ -99,22 +99,6 @@ func OpenRedisGate(ctx context.Context, rawURL, job string) (*RedisGate, error) 
 		c: c, where: where, prefix: "crawl:{" + job + "}:", ttl: defaultSlotTTL,
 		done: done, cancel: cancel,
 	}, nil
-}
-
-// checkJob reports what is wrong with a job name.
-func checkJob(job string) error {
-	switch {
-	case job == "":
-		return errors.New("empty job name")
-	case len(job) > 200:
-		return errors.New("job name longer than 200 bytes")
-	}
-	for _, r := range job {
-		if r == '{' || r == '}' || r < 0x20 || r == 0x7f {
-			return errors.New("job name with a brace or a control character")
-		}
-	}
-	return nil
 }
 
 // AcquireHost waits until a request to host may start: until fewer than

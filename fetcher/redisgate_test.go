@@ -244,13 +244,8 @@ func TestOpenRedisGateFails(t *testing.T) {
 	tests := []struct {
 		name, url, job, want string
 	}{
-		{"bad scheme", "http://127.0.0.1:1/0", "j", "redis URL"},
-		{"nobody listening", fmt.Sprintf("redis://127.0.0.1:%d/0", port), "j", "connect to redis"},
-		{"password redacted", fmt.Sprintf("redis://u:secret@127.0.0.1:%d/0", port), "j", "connect to redis"},
-		{"empty job", srv.URL, "", "empty job name"},
-		{"long job", srv.URL, strings.Repeat("j", 201), "longer than 200"},
-		{"brace in job", srv.URL, "a{b", "brace"},
-		{"newline in job", srv.URL, "a\nb", "control"},
+		{"nobody listening", fmt.Sprintf("redis://u:secret@127.0.0.1:%d/0", port), "j", "connect to redis"},
+		{"bad job", srv.URL, "a{b", "brace"},
 	}
 	for _, tt := range tests {
 		g, err := OpenRedisGate(ctx, tt.url, tt.job)

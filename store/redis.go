@@ -121,7 +121,7 @@ type heldLease struct {
 // "crawl:{job}:", and marks the crawl present on the server (see Jobs).
 // A job name is not empty and has no braces or control characters.
 func OpenRedis(ctx context.Context, rawURL, job string, opt Options) (*RedisDB, error) {
-	if err := checkJob(job); err != nil {
+	if err := redisconn.CheckJob(job); err != nil {
 		return nil, fmt.Errorf("open crawl %q on redis: %w", job, err)
 	}
 	c, where, err := redisconn.Dial(ctx, rawURL)
@@ -179,22 +179,6 @@ func Jobs(ctx context.Context, rawURL string) ([]string, error) {
 	}
 	slices.Sort(jobs)
 	return jobs, nil
-}
-
-// checkJob reports what is wrong with a job name.
-func checkJob(job string) error {
-	if job == "" {
-		return errors.New("empty job name")
-	}
-	if len(job) > 200 {
-		return errors.New("job name longer than 200 bytes")
-	}
-	for _, c := range job {
-		if c == '{' || c == '}' || c < 0x20 || c == 0x7f {
-			return errors.New("job name with a brace or a control character")
-		}
-	}
-	return nil
 }
 
 // Close closes the connection to the server. Leases held through it stay

@@ -9,6 +9,7 @@ package redisconn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -47,6 +48,24 @@ func Dial(ctx context.Context, rawURL string) (*redis.Client, string, error) {
 		return nil, where, fmt.Errorf("connect to redis %s: %w", where, err)
 	}
 	return redis.NewClient(opt), where, nil
+}
+
+// CheckJob reports what is wrong with the name of a crawl on a server (a
+// job): it is not empty, at most 200 bytes, and has no braces (its keys
+// wrap it in a Redis Cluster hash tag) or control characters.
+func CheckJob(job string) error {
+	if job == "" {
+		return errors.New("empty job name")
+	}
+	if len(job) > 200 {
+		return errors.New("job name longer than 200 bytes")
+	}
+	for _, c := range job {
+		if c == '{' || c == '}' || c < 0x20 || c == 0x7f {
+			return errors.New("job name with a brace or a control character")
+		}
+	}
+	return nil
 }
 
 // quietLog drops the go-redis client's log lines.

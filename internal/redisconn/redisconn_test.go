@@ -56,3 +56,20 @@ func TestDialFails(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckJob(t *testing.T) {
+	for _, tt := range []struct{ job, want string }{
+		{"movies", ""},
+		{"", "empty job name"},
+		{strings.Repeat("j", 201), "longer than 200"},
+		{"a{b", "brace"},
+		{"a}b", "brace"},
+		{"a\nb", "control"},
+		{"a\x7fb", "control"},
+	} {
+		err := CheckJob(tt.job)
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckJob(%q) = %v, want %q", tt.job, err, tt.want)
+		}
+	}
+}
