@@ -475,8 +475,8 @@ func (r *RedisDB) Put(ctx context.Context, tasks ...Task) (added int, err error)
 	return n, nil
 }
 
-// Lease is [Backend.Lease]; it hands out at most 1000 tasks at once. See
-// the notes on leases above.
+// Lease is [Backend.Lease]; it hands out at most 1000 tasks at once, and
+// the owner "~released" is reserved. See the notes on leases above.
 func (r *RedisDB) Lease(ctx context.Context, queue string, max int, owner string) ([]Task, error) {
 	if owner == "" || owner == releasedConsumer {
 		return nil, fmt.Errorf("lease from queue %q: bad owner %q", queue, owner)
