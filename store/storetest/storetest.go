@@ -38,9 +38,9 @@ import (
 // Crawl opens one more handle on a crawl, as another process of the crawl
 // would: every handle it returns sees the same queues, seen set, records
 // and meta. timing is the lease timing to open the handle with (the zero
-// value: the backend's default); the handles of one case all get the same
-// timing. Crawl fails t if the handle cannot be opened. The suite closes
-// every handle it opens.
+// value: the backend's default); in the cases that lease tasks, every
+// handle gets the same timing. Crawl fails t if the handle cannot be
+// opened. The suite closes every handle it opens.
 type Crawl func(t *testing.T, timing store.LeaseTiming) store.Backend
 
 // Run runs every case of the suite as a subtest of t. newCrawl is called
