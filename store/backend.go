@@ -22,85 +22,113 @@ import (
 // after [LeaseTiming.TTL], or comes back at once through Release, and the
 // task is handed out again: every handler must be safe to run twice.
 //
+// Lease hands each task out with its ID (Task.ID), by which Ack, AckFile
+// and Fail name it in any process. IDs are positive, unique across the
+// queues of a crawl, and never reused: a key put again after Restart is a
+// new task with a new ID.
+//
 // Every method is safe for concurrent use by many goroutines. Errors name
 // what failed; ErrNoTask (wrapped) means the task ID names no task of the
 // crawl's current generation.
 type Backend interface {
 	// Put adds tasks to their queues, ready now, in one atomic step, and
 	// returns how many were added. A task whose (Queue, Key) was put
-	// before in this run generation, in any state, is skipped: this is
-	// the seen set. A task without Queue or Key is an error, and then
+	// before in this run generation, in any state, is skipped, and so is
+	// a repeat within one call: this is the seen set. Keys are compared
+	// byte for byte. A task without Queue or Key is an error, and then
 	// nothing is added.
 	Put(ctx context.Context, tasks ...Task) (added int, err error)
 
 	// Lease hands out up to max ready tasks of queue and marks them
 	// leased by owner for Timing().TTL. Ready means put and never handed
 	// out, released, or leased under a lease that ran out (the task is
-	// then taken over: its old owner's Ack still counts). Tasks come back
-	// in ID order, and two owners never hold the same task at once, across
-	// processes and machines. Lease never blocks on an empty queue: it
-	// returns an empty slice. max <= 0 hands out nothing; an empty owner
-	// is an error. A backend may hand out fewer than max at once.
+	// then taken over: its old owner's Ack still counts). Tasks whose
+	// lease ran out are taken over first, and tasks never handed out go
+	// in the order they were put. The tasks come back in ID order, and two
+	// owners never hold the same task at once, across processes and
+	// machines. Lease never blocks on an empty queue: it returns an empty
+	// slice. max <= 0 hands out nothing; an empty owner, or one the
+	// backend reserves, is an error. A backend may hand out fewer than max
+	// at once.
 	Lease(ctx context.Context, queue string, max int, owner string) ([]Task, error)
 
 	// Extend is the heartbeat of owner: the leases owner took through this
-	// handle, and still holds, run for another Timing().TTL from now.
-	// Leases that another owner took over stay theirs.
+	// handle and still holds run for another Timing().TTL from now, even
+	// one that ran out if no one took it over yet. Leases that another
+	// owner took over, or that were released, stay as they are. Whether
+	// Extend also keeps owner's leases taken through other handles is up
+	// to the backend: each process needs an owner name of its own. An
+	// owner without leases is no error.
 	Extend(ctx context.Context, owner string) error
 
 	// Release makes every task leased by owner ready again now (the owner
-	// died or stopped) and returns how many there were; "" releases every
-	// lease of the crawl. It works from any process, not only the owner's.
+	// died or stopped), whether or not its lease ran out, and returns how
+	// many there were; "" releases every lease of the crawl. It works
+	// through any handle, in any process, not only the owner's.
 	Release(ctx context.Context, owner string) (int, error)
 
-	// Timing is the lease time of this backend and how often a lease
-	// holder should call Extend to keep its leases.
+	// Timing is the lease timing the backend was opened with
+	// (Options.Timing), or its default: how long a lease lasts, and how
+	// often a lease holder should call Extend to keep its leases.
 	Timing() LeaseTiming
 
 	// Ack marks task id done and puts next, in one atomic step: either
 	// the task is done and its follow-ups are queued, or neither
-	// happened, so a crash between the two loses nothing. The caller need
-	// not hold the lease: acking a task that is done already is not an
-	// error (next is still put; keys already seen are skipped), and a
-	// failed task becomes done. An id that names no task of this
-	// generation (never handed out, or forgotten by Restart) is
-	// ErrNoTask, and nothing is put.
+	// happened, so a crash between the two loses nothing. A follow-up
+	// without Queue or Key is an error, and then nothing happens.
+	//
+	// The caller need not hold the lease: a ready task, or one another
+	// owner holds, becomes done; acking a task that is done already is
+	// not an error (next is still put; keys already seen are skipped);
+	// and a failed task becomes done, and leaves Failures.
+	//
+	// ErrNoTask, and nothing happens, for an id whose task Restart
+	// forgot, and for an id that never named a task: 0, a negative one,
+	// or one above every ID handed out so far. IDs come from Lease: a
+	// backend may take another made-up ID for a task done earlier.
 	Ack(ctx context.Context, id int64, next ...Task) error
 
-	// AckFile is Ack of a download task together with the record of its
-	// file, which is in place on disk already, in one atomic step.
-	// Recording a URL again replaces its record and keeps its place in
-	// the record order. A record needs a URL and a path.
+	// AckFile is Ack of a download task, without follow-ups, together
+	// with the record of its file, which is in place on disk already, in
+	// one atomic step. Recording a URL again replaces its record and keeps
+	// its place in the record order. A record needs a URL and a path:
+	// without, AckFile is an error (not ErrNoTask) and the task stays as
+	// it was. ErrNoTask as for Ack, and then no record is stored.
 	AckFile(ctx context.Context, id int64, f File) error
 
-	// AckFiles is AckFile for several tasks: errs[i] is the outcome of
-	// acks[i] (nil, or ErrNoTask or a bad record for that one alone). err
-	// is set when the batch could not be tried at all; then no entry of
-	// errs may be trusted and the caller tries again.
+	// AckFiles is AckFile for several tasks, whose records are stored in
+	// the order of acks: errs[i] is the outcome of acks[i] (nil, or
+	// ErrNoTask or a bad record for that one alone). err is set when the
+	// batch could not be tried at all; then no entry of errs may be
+	// trusted and the caller tries again.
 	AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error)
 
 	// Fail marks task id failed for good, with the URL it concerns, why,
 	// and its source (the page or list it came from), for the summary and
-	// failed.csv. A task that is done already stays done; failing a failed
-	// task again replaces its reason. ErrNoTask as for Ack.
+	// failed.csv. As with Ack, the caller need not hold the lease. A task
+	// that is done already stays done, and that is no error; failing a
+	// failed task again replaces its URL, reason and source, and it keeps
+	// its place in Failures. ErrNoTask as for Ack.
 	Fail(ctx context.Context, id int64, url, reason, source string) error
 
 	// Counts returns how many tasks of each queue are in each state, as
-	// one consistent snapshot. A queue whose counts are all zero is
-	// absent. Because Ack stores a task's follow-ups in the same step
-	// that ends it, a snapshot with no Ready and no Leased task in any
-	// queue means the crawl is complete.
+	// one consistent snapshot (see QueueCounts). A queue whose counts are
+	// all zero is absent. Because Ack stores a task's follow-ups in the
+	// same step that ends it, a snapshot with no Ready and no Leased task
+	// in any queue means the crawl is complete.
 	Counts(ctx context.Context) (map[string]QueueCounts, error)
 
 	// Failures returns every task of this generation that failed for
-	// good, in the order the tasks were first put.
+	// good, in the order the tasks were put, across queues.
 	Failures(ctx context.Context) ([]Failure, error)
 
 	// Restart begins a new run generation: it forgets the done and failed
 	// tasks of the given queues (of every queue if none is given), their
 	// counts and failures, so that their keys may be put again, and their
 	// IDs name no task any more (ErrNoTask). Ready and leased tasks stay,
-	// and stay seen. File records and meta stay.
+	// under their IDs, and stay seen; they end done or failed in the new
+	// generation. File records and meta stay. A queue that never had a
+	// task is no error.
 	Restart(ctx context.Context, queues ...string) error
 
 	// Meta returns the value stored under key, "" if it is unset.

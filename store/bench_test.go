@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // BenchmarkLeaseAck measures one task's round trip through a queue: its share
@@ -28,7 +27,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 			b.ResetTimer()
 			done := 0
 			for done < b.N {
-				got, err := db.Lease(ctx, "download", batch, "bench", time.Minute)
+				got, err := db.Lease(ctx, "download", batch, "bench")
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -87,7 +86,7 @@ func BenchmarkAckFileParallel(b *testing.B) {
 	db := openTest(b)
 	dir := NewDir(b.TempDir(), db)
 	putImages(b, db, b.N)
-	leased, err := db.Lease(ctx, "download", b.N, "bench", time.Hour)
+	leased, err := db.Lease(ctx, "download", b.N, "bench")
 	if err != nil || len(leased) != b.N {
 		b.Fatalf("lease: %d, %v", len(leased), err)
 	}
@@ -127,7 +126,7 @@ func BenchmarkLeaseReserveAckBatch(b *testing.B) {
 			putImages(b, db, b.N)
 			b.ResetTimer()
 			for done := 0; done < b.N; {
-				leased, err := db.Lease(ctx, "download", batch, "bench", time.Hour)
+				leased, err := db.Lease(ctx, "download", batch, "bench")
 				if err != nil || len(leased) == 0 {
 					b.Fatalf("lease: %d, %v", len(leased), err)
 				}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
@@ -16,7 +17,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A database written by a
 // newer version of the schema is refused rather than misread.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // busyTimeout is how long (ms) a connection waits for another process's
 // write lock before it gives up with SQLITE_BUSY.
@@ -48,6 +49,8 @@ const (
 // The schema. tasks.not_before means "not handed out before": for a ready
 // task the time it becomes due, for a leased one the time its lease runs out
 // (after which it may be leased again). Times are Unix nanoseconds.
+// tasks.id is the Task.ID; AUTOINCREMENT keeps SQLite from handing the ID
+// of a task that Restart deleted to a new one.
 //
 // counts holds the number of tasks per queue and state, kept by triggers,
 // so that Counts, which the supervisor asks several times a second, costs
@@ -62,20 +65,7 @@ const (
 // stands for its .part and .part.meta too, and its parent folders (leaf=0). name_hints remembers
 // the last -N suffix handed out for a name, so that thousands of URLs wanting
 // the same name do not probe -2, -3, ... from the start each time.
-const schema = `
-CREATE TABLE IF NOT EXISTS tasks (
-	id         INTEGER PRIMARY KEY,
-	queue      TEXT    NOT NULL,
-	key        TEXT    NOT NULL,
-	data       BLOB,
-	state      INTEGER NOT NULL DEFAULT 0,
-	not_before INTEGER NOT NULL DEFAULT 0,
-	owner      TEXT    NOT NULL DEFAULT '',
-	attempts   INTEGER NOT NULL DEFAULT 0,
-	url        TEXT    NOT NULL DEFAULT '',
-	reason     TEXT    NOT NULL DEFAULT '',
-	source     TEXT    NOT NULL DEFAULT ''
-);
+const schema = tasksTable + `
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(queue, key);
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks(queue, state, not_before);
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(owner) WHERE state = 1;
@@ -129,6 +119,23 @@ CREATE TABLE IF NOT EXISTS name_hints (
 	fold TEXT PRIMARY KEY,
 	n    INTEGER NOT NULL
 ) WITHOUT ROWID;
+`
+
+// tasksTable is the task table of the schema.
+const tasksTable = `
+CREATE TABLE IF NOT EXISTS tasks (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	queue      TEXT    NOT NULL,
+	key        TEXT    NOT NULL,
+	data       BLOB,
+	state      INTEGER NOT NULL DEFAULT 0,
+	not_before INTEGER NOT NULL DEFAULT 0,
+	owner      TEXT    NOT NULL DEFAULT '',
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	url        TEXT    NOT NULL DEFAULT '',
+	reason     TEXT    NOT NULL DEFAULT '',
+	source     TEXT    NOT NULL DEFAULT ''
+);
 `
 
 // SQL run through prepared statements. The writer's statements run inside
@@ -318,12 +325,20 @@ func (db *DB) migrate(ctx context.Context) error {
 		if v > schemaVersion {
 			return fmt.Errorf("schema version %d is newer than this program's %d", v, schemaVersion)
 		}
+		rebuilt := false
+		if v < 4 {
+			var err error
+			if rebuilt, err = autoincrementTasks(ctx, tx); err != nil {
+				return fmt.Errorf("rebuild the task table: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
-		if v < 2 {
+		if v < 2 || rebuilt {
 			// counts is kept by triggers from here on; fill it from a
-			// database written before it existed.
+			// database written before it existed, or whose task table
+			// was copied without them.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM counts;
 				INSERT INTO counts(queue, state, n) SELECT queue, state, count(*) FROM tasks GROUP BY queue, state`); err != nil {
 				return err
@@ -348,6 +363,33 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// autoincrementTasks copies the task table of a database from before
+// version 4, in which SQLite could reuse the ID of a task that Restart
+// deleted, into one declared AUTOINCREMENT, and reports whether it did.
+// The schema then adds the indexes and triggers back.
+func autoincrementTasks(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var ddl string
+	err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'tasks'`).Scan(&ddl)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // a new database
+	}
+	if err != nil {
+		return false, err
+	}
+	if strings.Contains(strings.ToUpper(ddl), "AUTOINCREMENT") {
+		return false, nil
+	}
+	_, err = tx.ExecContext(ctx, `
+		DROP TRIGGER IF EXISTS tasks_counted_ins;
+		DROP TRIGGER IF EXISTS tasks_counted_del;
+		DROP TRIGGER IF EXISTS tasks_counted_upd;
+		ALTER TABLE tasks RENAME TO tasks_v3;`+tasksTable+`
+		INSERT INTO tasks(id, queue, key, data, state, not_before, owner, attempts, url, reason, source)
+			SELECT id, queue, key, data, state, not_before, owner, attempts, url, reason, source FROM tasks_v3;
+		DROP TABLE tasks_v3;`)
+	return err == nil, err
 }
 
 // isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY,

@@ -55,14 +55,6 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func ids(tasks []Task) []int64 {
-	out := make([]int64, len(tasks))
-	for i, t := range tasks {
-		out[i] = t.ID
-	}
-	return out
-}
-
 func keys(tasks []Task) []string {
 	out := make([]string, len(tasks))
 	for i, t := range tasks {

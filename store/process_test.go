@@ -47,7 +47,7 @@ func runHelper(mode, path string) error {
 		out := bufio.NewWriter(os.Stdout)
 		defer out.Flush()
 		for {
-			got, err := db.Lease(ctx, "download", 4, owner, time.Minute)
+			got, err := db.Lease(ctx, "download", 4, owner)
 			if err != nil {
 				return err
 			}
@@ -82,14 +82,14 @@ func runHelper(mode, path string) error {
 	case "crash":
 		// Do some work, report it done on stdout, then die without closing
 		// anything.
-		l, err := db.Lease(ctx, "list", 2, "crasher", time.Hour)
+		l, err := db.Lease(ctx, "list", 2, "crasher")
 		if err != nil || len(l) != 2 {
 			return fmt.Errorf("lease: %v %v", l, err)
 		}
 		if err := db.Ack(ctx, l[0].ID, Task{Queue: "download", Key: "http://h/1.jpg"}); err != nil {
 			return err
 		}
-		d, err := db.Lease(ctx, "download", 1, "crasher", time.Hour)
+		d, err := db.Lease(ctx, "download", 1, "crasher")
 		if err != nil || len(d) != 1 {
 			return fmt.Errorf("lease download: %v %v", d, err)
 		}
@@ -234,7 +234,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 	if n, err := db2.Release(ctx, "crasher"); err != nil || n != 1 {
 		t.Errorf("release of the dead owner: %d %v", n, err)
 	}
-	if l, err := db2.Lease(ctx, "list", 5, "new", time.Minute); err != nil || len(l) != 1 || l[0].Key != "page2" {
+	if l, err := db2.Lease(ctx, "list", 5, "new"); err != nil || len(l) != 1 || l[0].Key != "page2" {
 		t.Errorf("lease after release: %+v %v", l, err)
 	}
 }

@@ -10,25 +10,22 @@ import (
 )
 
 // ErrNoTask is returned (wrapped) by Ack, AckFile, AckFiles and Fail when
-// no task of the crawl's current generation has the given id (it never
-// existed, or Restart forgot it).
+// no task of the crawl's current generation has the given id: Restart
+// forgot it, or it never named a task (see [Backend.Ack]).
 var ErrNoTask = errors.New("no such task")
 
 // Task is one unit of work in a queue.
 type Task struct {
-	ID    int64  // set by Lease: names the task in Ack, AckFile and Fail
+	ID    int64  // set by Lease: names the task in Ack, AckFile and Fail; unique in the crawl, never reused
 	Queue string // "list", "parse", "download"
-	Key   string // dedupe key within Queue (e.g. the URL): Put ignores a task whose (Queue,Key) exists in any state
+	Key   string // dedupe key within Queue (e.g. the URL): Put skips a task whose (Queue, Key) was put in this run generation
 	Data  []byte // opaque payload
 }
 
 // QueueCounts is how many tasks of one queue are in each state. Ready
-// includes retries that are not due yet; Leased includes leases that have
-// run out but were not taken again yet.
-//
-// Ready counts tasks never handed out and released ones; Leased counts
-// tasks held, including those whose lease ran out and that no one took
-// over yet. Done and Failed count this generation's finished tasks.
+// counts tasks never handed out and released ones; Leased counts tasks
+// held, including those whose lease ran out and that no one took over
+// yet. Done and Failed count this generation's finished tasks.
 type QueueCounts struct{ Ready, Leased, Done, Failed int }
 
 // Failure is a task that failed for good, as recorded by Fail.

@@ -62,6 +62,7 @@ const (
 //	P fileorder       list   URLs in the order they were first recorded
 //	P meta            hash   Meta / SetMeta
 //	P restarted       hash   queue name → the value of P seq when Restart last ran on it
+//	P kept:NAME       set    task sequences put before that Restart, kept by it (ready or leased then), done since
 //	P created         string when the crawl was first opened (marks it present)
 //	P host:HOST       zset   slots of fetcher's RedisGate (per-host limit across machines)
 //	P hostnext:HOST   string fetcher's RedisGate: the earliest start (µs) of the next request to HOST
@@ -80,8 +81,11 @@ const (
 //
 // Task.ID is SEQ<<16 | queue index: any process can turn it back into the
 // stream and entry it names, with no table to keep. A task with no entry
-// and a SEQ no greater than P restarted's value for its queue was
-// forgotten by Restart (ErrNoTask); one with a greater SEQ is done.
+// and no failure record is done, unless its SEQ is no greater than P
+// restarted's value for its queue and it is not in P kept:NAME: then
+// Restart forgot it (ErrNoTask). P kept:NAME grows, until the next
+// Restart, with the tasks that a Restart kept and that end done; the seen
+// set holds their keys already.
 //
 // # Leases
 //
@@ -242,9 +246,10 @@ var scriptPut = luaScript("put.lua", true)
 // task and puts the next tasks, atomically.
 //
 // KEYS = queues, seq, stream, done, failed, fail:Q, files, fileorder,
-// restarted, then (stream, seen) per next queue. ARGV = group, entry ID,
-// task seq, queue name, mode, a1, a2, put section from ARGV[8]. For "file"
-// a1 is the URL and a2 the record; for "fail" a1 is the failure record.
+// restarted, kept:Q, then (stream, seen) per next queue. ARGV = group,
+// entry ID, task seq, queue name, mode, a1, a2, put section from ARGV[8].
+// For "file" a1 is the URL and a2 the record; for "fail" a1 is the failure
+// record.
 // Returns -1 if no task of this generation has this seq (it never did, or
 // Restart forgot it), else how many next tasks were added.
 var scriptFinish = luaScript("finish.lua", true)
@@ -272,9 +277,9 @@ var scriptRelease = luaScript("release.lua", false)
 var scriptCounts = luaScript("counts.lua", false)
 
 // scriptRestart: KEYS = queues, done, failed, seq, restarted, then
-// (stream, seen, fail) per queue; ARGV = number of queues expected ("-1":
-// do not check), chunk size, queue names. Returns -1 if the list of queues
-// is stale.
+// (stream, seen, fail, kept) per queue; ARGV = number of queues expected
+// ("-1": do not check), chunk size, queue names. Returns -1 if the list of
+// queues is stale.
 var scriptRestart = luaScript("restart.lua", false)
 
 // scriptFiles: KEYS = fileorder, files; ARGV = start, stop. Returns the
@@ -425,8 +430,8 @@ func (r *RedisDB) Put(ctx context.Context, tasks ...Task) (added int, err error)
 	return n, nil
 }
 
-// Lease is [Backend.Lease]; it hands out at most 1000 tasks at once. See
-// the notes on leases above.
+// Lease is [Backend.Lease]; it hands out at most 1000 tasks at once, and
+// the owner "~released" is reserved. See the notes on leases above.
 func (r *RedisDB) Lease(ctx context.Context, queue string, max int, owner string) ([]Task, error) {
 	if owner == "" || owner == releasedConsumer {
 		return nil, fmt.Errorf("lease from queue %q: bad owner %q", queue, owner)
@@ -508,7 +513,7 @@ func (r *RedisDB) finish(ctx context.Context, what string, id int64, mode, a1, a
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	keys := []string{r.key("queues"), r.key("seq"), r.key("q:" + ref.queue), r.key("done"), r.key("failed"),
-		r.key("fail:" + ref.queue), r.key("files"), r.key("fileorder"), r.key("restarted")}
+		r.key("fail:" + ref.queue), r.key("files"), r.key("fileorder"), r.key("restarted"), r.key("kept:" + ref.queue)}
 	args := []any{redisGroup, ref.entry, ref.seq, ref.queue, mode, a1, a2}
 	if len(next) == 0 {
 		args = append(args, 0)
@@ -754,7 +759,7 @@ func (r *RedisDB) Restart(ctx context.Context, queues ...string) error {
 		keys := []string{r.key("queues"), r.key("done"), r.key("failed"), r.key("seq"), r.key("restarted")}
 		args := []any{check, redisChunk}
 		for _, q := range queues {
-			keys = append(keys, r.key("q:"+q), r.key("seen:"+q), r.key("fail:"+q))
+			keys = append(keys, r.key("q:"+q), r.key("seen:"+q), r.key("fail:"+q), r.key("kept:"+q))
 			args = append(args, q)
 		}
 		n, err := scriptRestart.Run(ctx, r.c, keys, args...).Int()

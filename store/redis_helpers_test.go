@@ -14,9 +14,9 @@ func startRedis(t testing.TB) *redistest.Server { return redistest.Start(t) }
 func freePort() (int, error) { return redistest.FreePort() }
 
 // openRedisTest opens job on srv and closes it at the end of t.
-func openRedisTest(t testing.TB, srv *redistest.Server, job string) *RedisDB {
+func openRedisTest(t testing.TB, srv *redistest.Server, job string, opt Options) *RedisDB {
 	t.Helper()
-	r, err := OpenRedis(context.Background(), srv.URL, job)
+	r, err := OpenRedis(context.Background(), srv.URL, job, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,5 +32,5 @@ func openRedisTest(t testing.TB, srv *redistest.Server, job string) *RedisDB {
 func newRedisTest(t testing.TB) (*redistest.Server, *RedisDB) {
 	t.Helper()
 	srv := startRedis(t)
-	return srv, openRedisTest(t, srv, "test")
+	return srv, openRedisTest(t, srv, "test", Options{})
 }

@@ -4,9 +4,9 @@ if ARGV[1] ~= '-1' and redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[1]) then ret
 local chunk = tonumber(ARGV[2])
 local seq = redis.call('GET', KEYS[4]) or '0'
 for i = 3, #ARGV do
-  local b = 6 + 3 * (i - 3)
-  local s, seen, fail, name = KEYS[b], KEYS[b + 1], KEYS[b + 2], ARGV[i]
-  redis.call('DEL', seen, fail)
+  local b = 6 + 4 * (i - 3)
+  local s, seen, fail, kept, name = KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], ARGV[i]
+  redis.call('DEL', seen, fail, kept)
   redis.call('HDEL', KEYS[2], name)
   redis.call('HDEL', KEYS[3], name)
   redis.call('HSET', KEYS[5], name, seq)
