@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/transform"
 
 	"crawl/parser"
+	"crawl/store"
 )
 
 // maxCSVRecord caps the bytes of one CSV record (one line, or the lines a
@@ -29,9 +30,6 @@ const maxCSVRecord = 1 << 20
 // maxCSVReports is how many skipped rows are reported one by one; the rest
 // are counted in one line at the end of the file.
 const maxCSVReports = 50
-
-// failedHeader is the header row of OUT/failed.csv.
-var failedHeader = []string{"url", "reason", "source"}
 
 // CSVOptions says which CSV file to read URLs from, and how.
 type CSVOptions struct {
@@ -162,7 +160,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	}
 	if c.gotFirst && !c.holdsURL(c.first) {
 		c.header = c.first
-		if c.urlCol < 0 && urlName == "" && sameCells(c.header, failedHeader) {
+		if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
 			c.urlCol, c.failed = 0, true
 		}
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -308,7 +309,7 @@ func TestFailedCSVRoundTrip(t *testing.T) {
 		{Queue: QueueDownload, URL: "http://h/b,c.png", Reason: "body ended, \"early\"\nreally", Source: "http://h/page.html"},
 		{Queue: QueueDownload, URL: "", Reason: "decode task", Source: ""},
 	}
-	path, err := writeFailed(out, fails)
+	path, err := store.WriteFailed(context.Background(), out, fails)
 	if err != nil || path != filepath.Join(out, "failed.csv") {
 		t.Fatalf("writeFailed = %q, %v", path, err)
 	}
@@ -331,7 +332,7 @@ func TestFailedCSVRoundTrip(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 	// No failures: a stale failed.csv goes.
-	if path, err := writeFailed(out, nil); err != nil || path != "" {
+	if path, err := store.WriteFailed(context.Background(), out, nil); err != nil || path != "" {
 		t.Fatalf("writeFailed(nil) = %q, %v", path, err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "failed.csv")); !os.IsNotExist(err) {

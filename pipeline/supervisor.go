@@ -3,12 +3,10 @@ package pipeline
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,7 +156,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		runErr = err
 	}
 	if err == nil {
-		path, werr := writeFailed(cfg.Out, failures)
+		path, werr := store.WriteFailed(wctx, cfg.Out, failures)
 		if werr != nil && runErr == nil {
 			runErr = werr
 		}
@@ -497,77 +495,6 @@ func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
 // csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
 func (c *Config) csvOptions(warn io.Writer) CSVOptions {
 	return CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
-}
-
-// FailedName is the name of the list of failed URLs in the output folder.
-const FailedName = "failed.csv"
-
-// writeFailed writes OUT/failed.csv, a header url,reason,source and one row
-// per failed URL, through a temporary file renamed into place; with no
-// failures it removes a failed.csv left by an earlier run. It returns the
-// file's path when it wrote one.
-func writeFailed(out string, failures []store.Failure) (path string, err error) {
-	path = filepath.Join(out, FailedName)
-	rows := 0
-	for _, f := range failures {
-		if f.URL != "" {
-			rows++
-		}
-	}
-	if rows == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("remove stale %s: %w", path, err)
-		}
-		return "", nil
-	}
-	tmp, err := os.CreateTemp(out, ".failed-*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			path, err = "", fmt.Errorf("write %s: %w", filepath.Join(out, FailedName), err)
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	w := csv.NewWriter(bw)
-	if err := w.Write(failedHeader); err != nil {
-		return "", err
-	}
-	for _, f := range failures {
-		if f.URL == "" {
-			continue
-		}
-		if err := w.Write([]string{f.URL, f.Reason, f.Source}); err != nil {
-			return "", err
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return "", err
-	}
-	if err := bw.Flush(); err != nil {
-		return "", err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", err
-	}
-	if d, err := os.Open(out); err == nil {
-		_ = d.Sync() // make the rename durable where the system allows it
-		d.Close()
-	}
-	return path, nil
 }
 
 // readList calls fn for each URL of a list file ("-": stdin), skipping blank
