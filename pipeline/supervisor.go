@@ -10,11 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"crawl/pipeline/input"
 	"crawl/store"
 )
 
@@ -26,9 +26,10 @@ type Options struct {
 	Exe      string                      // the binary to start stages from; "" → this one
 	Now      func() time.Time            // clock for the summary; nil → time.Now
 	Started  func(stage string, pid int) // told of every stage process started (tests kill them)
-	// CSV is Config.CSV opened already (OpenCSV), so that its problems were
-	// usage errors before the run; nil: Run opens it. Run closes it.
-	CSV *CSVReader
+	// CSV is Config.CSV opened already (input.OpenCSV), so that its
+	// problems were usage errors before the run; nil: Run opens it. Run
+	// closes it.
+	CSV *input.CSVReader
 }
 
 // Progress is the state of a run as the supervisor sees it.
@@ -408,7 +409,7 @@ func drained(counts map[string]store.QueueCounts) bool {
 
 // seed puts the run's first tasks: the listing pages, or the URLs to get.
 // in is cfg.CSV opened already, or nil; seed closes it.
-func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *CSVReader, stderr io.Writer) error {
+func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *input.CSVReader, stderr io.Writer) error {
 	if in != nil {
 		defer in.Close()
 	}
@@ -446,15 +447,15 @@ func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *CSV
 		}
 	}
 	for _, list := range cfg.Lists {
-		if err := readList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
-			return err
+		if err := input.ReadList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
+			return usageError(err)
 		}
 	}
 	if cfg.CSV != "" {
 		if in == nil {
 			var err error
-			if in, err = OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
-				return err
+			if in, err = input.OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
+				return usageError(err)
 			}
 			defer in.Close()
 		}
@@ -466,9 +467,8 @@ func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *CSV
 }
 
 // seedCSV adds a task for every row of a CSV that holds a URL.
-func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
+func seedCSV(in *input.CSVReader, cfg *Config, add func(FileTask) error) error {
 	need := cellFields(cfg.Name)
-	rows := 0
 	for {
 		row, err := in.Next()
 		if errors.Is(err, io.EOF) {
@@ -477,7 +477,6 @@ func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
 		if err != nil {
 			return err
 		}
-		rows++
 		t := FileTask{URL: row.URL, Source: cfg.CSV, Name: row.Name, Cells: rowCells(row.Cells, need)}
 		if row.Source != "" {
 			t.Source = row.Source // a failed.csv keeps the source the URL first came from
@@ -486,76 +485,23 @@ func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
 			return err
 		}
 	}
-	if rows == 0 && in.warn != nil {
-		fmt.Fprintf(in.warn, "crawl: %s: no row holds an http(s) URL\n", in.Name())
-	}
 	return nil
 }
 
 // csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
-func (c *Config) csvOptions(warn io.Writer) CSVOptions {
-	return CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
+func (c *Config) csvOptions(warn io.Writer) input.CSVOptions {
+	return input.CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
 }
 
-// readList calls fn for each URL of a list file ("-": stdin), skipping blank
-// lines and lines starting with '#'.
-func readList(name string, stdin io.Reader, fn func(string) error) error {
-	var r io.Reader
-	if name == "-" {
-		if stdin == nil {
-			stdin = os.Stdin
-		}
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-		}
-		defer f.Close()
-		r = f
+// usageError makes the *input.UsageError of a list or CSV file a
+// *UsageError, as Run's callers know bad usage by; other errors are
+// returned as they are.
+func usageError(err error) error {
+	var bad *input.UsageError
+	if errors.As(err, &bad) {
+		return &UsageError{Err: err}
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	first := true
-	for sc.Scan() {
-		line := sc.Text()
-		if first {
-			line = strings.TrimPrefix(line, "\ufeff")
-			first = false
-		}
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if err := fn(line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read list %s: %w", name, err)
-	}
-	return nil
-}
-
-// CheckList reports whether a --list file can be read, before anything is
-// written.
-func CheckList(name string) error {
-	if name == "-" {
-		return nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-	}
-	if st.IsDir() {
-		return &UsageError{Err: fmt.Errorf("--list %s: is a folder", name)}
-	}
-	return nil
+	return err
 }
 
 func startStage(exe, stage, stateDir string, stderr io.Writer, events chan<- Event, exits chan<- *child) (*child, error) {
