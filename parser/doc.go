@@ -22,6 +22,10 @@
 // server labels iso-8859-1), gives way to a candidate that decodes without
 // errors into more plausible text.
 //
+// Plain text (a CSV file, a list of URLs) has no header or <meta>:
+// DetectTextEncoding takes a byte order mark, then valid UTF-8, then
+// GB18030 when it fits the bytes, and only then the guess.
+//
 // The labels gb2312, gbk and their aliases are decoded with GB18030, a
 // superset that also knows the four-byte sequences and the characters GBK
 // added to GB2312 (such as 镕 and 堃). The double-byte encodings (GB18030,

@@ -367,7 +367,8 @@ func isHostName(s string) bool {
 	return true
 }
 
-func isASCII(s string) bool {
+// isASCII says whether s holds only ASCII characters.
+func isASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false

@@ -71,6 +71,30 @@ func guess(body []byte) (enc encoding.Encoding, name string, text []byte) {
 	return candidates[best].enc, candidates[best].name, text
 }
 
+// guessText picks the encoding of plain text that is not UTF-8. Plain text
+// declares nothing, and the legacy text crawl reads most (CSV files saved
+// by a Chinese Excel) is GBK, so it is GB18030 whenever that decodes the
+// sample, but for a character cut off at its end. Scores cannot be trusted
+// over GBK: every GBK byte sequence is valid GB18030, and a few names of
+// rare characters score better as windows-1252 or EUC-KR than as GB18030.
+// Text that GB18030 cannot decode goes to the candidate with the best
+// score, as an undeclared page does.
+func guessText(sample []byte) (encoding.Encoding, string) {
+	// The sample may end inside a character; none spans a line break.
+	if i := bytes.LastIndexByte(sample, '\n'); i > 0 {
+		sample = sample[:i]
+	}
+	sample = sampleOf(sample)
+	gb := candidates[0]
+	for cut := 0; cut < 4 && cut <= len(sample); cut++ {
+		if _, errs := scoreAs(sample[:len(sample)-cut], gb); errs == 0 {
+			return gb.enc, gb.name
+		}
+	}
+	enc, name, _ := guess(sample)
+	return enc, name
+}
+
 // betterThan looks for a candidate other than the declared one that decodes
 // body without errors and plausibly, better than the declared one does.
 func betterThan(body []byte, declared string) (encoding.Encoding, string, bool) {

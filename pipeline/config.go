@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"crawl/parser"
+	"crawl/pipeline/input"
 )
 
 // Mode says which job a run does.
@@ -209,7 +210,7 @@ func checkTemplate(tmpl string, cells bool, header []string) (string, error) {
 				continue
 			}
 			if !fixedFields[field] {
-				if k := headerIndex(header, field); k >= 0 {
+				if k := input.HeaderIndex(header, field); k >= 0 {
 					fmt.Fprintf(&b, "{%d}", k+1)
 					continue
 				}

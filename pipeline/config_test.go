@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +72,87 @@ func TestExpandName(t *testing.T) {
 	}
 	if got := expandName("{title}/{name}{ext}", FileTask{URL: "http://h/"}); got != "untitled/h" {
 		t.Errorf("empty title and name: %q", got)
+	}
+}
+
+func TestExpandNameCells(t *testing.T) {
+	ft := FileTask{URL: "http://h/p/a.png", N: 4, Name: "张三/李四", Cells: []string{"", "two\nlines", "c/d"}}
+	cases := map[string]string{
+		"{name}{ext}":       "张三_李四.png",
+		"{3}/{2}-{n}{ext}":  "c_d/two lines-4.png",
+		"{1}{9}x{ext}":      "x.png",
+		"{host}/{name}.bin": "h/张三_李四.bin",
+	}
+	for tmpl, want := range cases {
+		if got := expandName(tmpl, ft); got != want {
+			t.Errorf("expandName(%q) = %q, want %q", tmpl, got, want)
+		}
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "photo.PNG"}); got != "photo.png" {
+		t.Errorf("a name cell with the extension: %q", got)
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "  "}); got != "a.png" {
+		t.Errorf("an empty name cell: %q", got)
+	}
+	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/video", Name: "片"}); got != "片" {
+		t.Errorf("no extension in the URL: %q", got)
+	}
+	if got := rowCells([]string{"a", "b", "c", "d"}, []int{3, 1, 9}); !reflect.DeepEqual(got, []string{"a", "", "c"}) {
+		t.Errorf("rowCells = %q", got)
+	}
+}
+
+func TestCheckTemplateCells(t *testing.T) {
+	header := []string{"id", "title", "name", "链接"}
+	cases := []struct {
+		tmpl   string
+		cells  bool
+		header []string
+		want   string
+		bad    string
+	}{
+		{tmpl: "{2}/{1}{ext}", cells: true, want: "{2}/{1}{ext}"},
+		{tmpl: "{title}-{id}{ext}", cells: true, header: header, want: "{2}-{1}{ext}"},
+		{tmpl: "{name}{ext}", cells: true, header: header, want: "{name}{ext}"},
+		{tmpl: "{链接}", cells: true, header: header, want: "{4}"},
+		{tmpl: "{title}", cells: true, want: "{title}"},
+		{tmpl: "{0}", cells: true, bad: "numbered from 1"},
+		{tmpl: "{missing}", cells: true, header: header, bad: "header names (id, title, name, 链接)"},
+		{tmpl: "{1}", cells: false, bad: "unknown field {1}"},
+		{tmpl: "{id}", cells: false, header: header, bad: "unknown field {id}"},
+	}
+	for _, tc := range cases {
+		got, err := checkTemplate(tc.tmpl, tc.cells, tc.header)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("checkTemplate(%q) = %q, %v; want an error saying %q", tc.tmpl, got, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("checkTemplate(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
+		}
+	}
+}
+
+// TestFingerprintInputs: crawl get runs from other inputs are another
+// generation (so retrying failed.csv after an interrupted run tries its
+// failed URLs again); the same command resumes.
+func TestFingerprintInputs(t *testing.T) {
+	base := Config{Mode: ModeGet, Name: "{name}{ext}", CSV: "in.csv"}
+	same := base
+	other := base
+	other.CSV = "out/failed.csv"
+	urls := base
+	urls.URLs = []string{"http://h/a.png"}
+	if base.Fingerprint() != same.Fingerprint() {
+		t.Error("the same command has another fingerprint")
+	}
+	if base.Fingerprint() == other.Fingerprint() || base.Fingerprint() == urls.Fingerprint() {
+		t.Error("other inputs have the same fingerprint")
+	}
+	crawl := Config{Mode: ModeCrawl, Name: "{name}{ext}", CSV: "ignored.csv"}
+	if crawl.inputs() != "" {
+		t.Error("a site crawl's fingerprint depends on get's inputs")
 	}
 }

@@ -1,7 +1,13 @@
 // Package pipeline runs a crawl: the task types, the three stage loops (list,
 // parse, download), and the supervisor that starts each stage as its own OS
 // process, restarts one that dies, notices when every queue is drained,
-// writes manifest.csv and sums up the run.
+// writes manifest.csv and sums up the run. The URL lists and CSV files of
+// crawl get are read by package [crawl/pipeline/input].
+//
+// The supervisor is Run (supervisor.go): it seeds the queues (seed.go),
+// keeps one process per stage running (children.go), tallies their events
+// into a Result (result.go), and at the end has store write manifest.csv
+// and failed.csv.
 //
 // Stages talk only through the durable queues of package store. A task is
 // leased and acknowledged only once its effect (the next stage's tasks, or

@@ -1,79 +1,16 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"crawl/store"
 )
-
-// Options are how a run talks to its surroundings.
-type Options struct {
-	Stdin    io.Reader                   // read for --list -
-	Stderr   io.Writer                   // the stage processes' logs
-	Progress func(Progress, bool)        // called as work advances; the bool is true on the last call
-	Exe      string                      // the binary to start stages from; "" → this one
-	Now      func() time.Time            // clock for the summary; nil → time.Now
-	Started  func(stage string, pid int) // told of every stage process started (tests kill them)
-	// CSV is Config.CSV opened already (OpenCSV), so that its problems were
-	// usage errors before the run; nil: Run opens it. Run closes it.
-	CSV *CSVReader
-}
-
-// Progress is the state of a run as the supervisor sees it.
-type Progress struct {
-	Found      int       // files found so far
-	Downloaded int       // files written in this run
-	Skipped    int       // files already done by an earlier run
-	TooBig     int       // files skipped for --max-size
-	Failed     int       // URLs failed for good
-	Bytes      int64     // bytes written in this run
-	Pages      int       // pages read in this run
-	Transfers  Transfers // the files in progress, with their bytes
-}
-
-// Result is what a run did.
-type Result struct {
-	Progress
-	Failures    []store.Failure
-	TooBigURLs  []string
-	FailedCSV   string // OUT/failed.csv when failures were written there
-	Elapsed     time.Duration
-	Interrupted bool
-}
-
-// ExitCode is the exit status the contract gives for r.
-func (r *Result) ExitCode() int {
-	switch {
-	case r.Interrupted:
-		return 130
-	case len(r.Failures) > 0:
-		return 1
-	}
-	return 0
-}
-
-const maxRestarts = 20
-
-// child is a running stage process.
-type child struct {
-	stage string
-	cmd   *exec.Cmd
-	done  chan error
-}
 
 // Run does a whole crawl or batch download: it prepares OUT, seeds the
 // queues, starts one process per stage, restarts any that dies, and when
@@ -158,7 +95,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		runErr = err
 	}
 	if err == nil {
-		path, werr := writeFailed(cfg.Out, failures)
+		path, werr := store.WriteFailed(wctx, cfg.Out, failures)
 		if werr != nil && runErr == nil {
 			runErr = werr
 		}
@@ -229,53 +166,17 @@ func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB
 // work is over or ctx is cancelled (res.Interrupted).
 func supervise(ctx context.Context, cfg *Config, opt Options, db Backend, stages []string, res *Result,
 	done func(context.Context, map[string]store.QueueCounts) (bool, error)) error {
-	exe := opt.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("find own binary: %w", err)
-		}
+	procs, err := newChildren(opt.Exe, cfg.stateDir(), opt.Stderr, opt.Started, len(stages))
+	if err != nil {
+		return err
 	}
-	stateDir := cfg.stateDir()
-	events := make(chan Event, 256)
-	exits := make(chan *child, len(stages))
-	children := map[string]*child{}
-	startChild := func(stage string) error {
-		c, err := startStage(exe, stage, stateDir, opt.Stderr, events, exits)
-		if err != nil {
-			return err
-		}
-		children[stage] = c
-		if opt.Started != nil {
-			opt.Started(stage, c.cmd.Process.Pid)
-		}
-		return nil
-	}
-	p := &res.Progress
-	apply := func(ev Event) {
-		p.Transfers.Track(ev, time.Now())
-		switch ev.Kind {
-		case EvFile:
-			p.Downloaded++
-			p.Bytes += ev.Bytes
-		case EvSkip:
-			p.Skipped++
-		case EvTooBig:
-			p.TooBig++
-			res.TooBigURLs = append(res.TooBigURLs, ev.URL+": "+ev.Reason)
-		case EvFail:
-			p.Failed++
-		case EvPage:
-			p.Pages++
-		}
-	}
+	tally := func(ev Event) { res.tally(ev, time.Now()) }
 	for _, st := range stages {
-		if err := startChild(st); err != nil {
-			stopChildren(children, exits, events, nil)
+		if err := procs.start(st); err != nil {
+			procs.stop(nil)
 			return err
 		}
 	}
-	restarts := 0
 	// The queues are counted often, so that the run ends soon after its
 	// last file; the progress is drawn at most every progressDraw.
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -288,13 +189,12 @@ loop:
 		case <-ctx.Done():
 			res.Interrupted = true
 			break loop
-		case ev := <-events:
-			apply(ev)
-		case c := <-exits:
-			if children[c.stage] != c {
+		case ev := <-procs.events:
+			tally(ev)
+		case c := <-procs.exits:
+			if !procs.exited(c) {
 				continue
 			}
-			delete(children, c.stage)
 			// A Ctrl-C reaches the children too; give it a moment to reach us.
 			select {
 			case <-ctx.Done():
@@ -302,18 +202,11 @@ loop:
 				break loop
 			case <-time.After(50 * time.Millisecond):
 			}
-			restarts++
 			if _, err := db.Release(ctx, ownerName(c.stage, c.cmd.Process.Pid)); err != nil {
 				runErr = err
 				break loop
 			}
-			if restarts > maxRestarts {
-				runErr = fmt.Errorf("%s stage keeps dying (%d restarts): %v", c.stage, restarts, <-c.done)
-				break loop
-			}
-			fmt.Fprintf(opt.Stderr, "crawl: %s stage exited (%v); restarting it\n", c.stage, c.exitErr())
-			time.Sleep(time.Duration(restarts) * 100 * time.Millisecond)
-			if err := startChild(c.stage); err != nil {
+			if err := procs.restart(c); err != nil {
 				runErr = err
 				break loop
 			}
@@ -327,10 +220,10 @@ loop:
 				break loop
 			}
 			d := counts[QueueDownload]
-			p.Found = d.Ready + d.Leased + d.Done + d.Failed
+			res.Found = d.Ready + d.Leased + d.Done + d.Failed
 			if opt.Progress != nil && time.Since(drawn) >= progressDraw {
 				drawn = time.Now()
-				opt.Progress(*p, false)
+				opt.Progress(res.Progress, false)
 			}
 			over, err := done(ctx, counts)
 			if err != nil {
@@ -342,16 +235,7 @@ loop:
 			}
 		}
 	}
-	stopChildren(children, exits, events, apply)
-	for {
-		select {
-		case ev := <-events:
-			apply(ev)
-			continue
-		default:
-		}
-		break
-	}
+	procs.stop(tally)
 	return runErr
 }
 
@@ -398,296 +282,4 @@ func prepare(ctx context.Context, db Backend, cfg *Config) error {
 		return fmt.Errorf("encode config: %w", err)
 	}
 	return db.SetMeta(ctx, "config", string(b))
-}
-
-func drained(counts map[string]store.QueueCounts) bool {
-	for _, c := range counts {
-		if c.Ready > 0 || c.Leased > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// seed puts the run's first tasks: the listing pages, or the URLs to get.
-// in is cfg.CSV opened already, or nil; seed closes it.
-func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *CSVReader, stderr io.Writer) error {
-	if in != nil {
-		defer in.Close()
-	}
-	if cfg.Mode == ModeCrawl {
-		var tasks []store.Task
-		for _, s := range cfg.Pages.seeds() {
-			tasks = append(tasks, pageTask(QueueList, PageTask{URL: cfg.PageURL(s.page), Page: s.page, Open: s.open}))
-		}
-		_, err := db.Put(ctx, tasks...)
-		return err
-	}
-	const batch = 1000
-	var tasks []store.Task
-	n := 0
-	flush := func() error {
-		if len(tasks) == 0 {
-			return nil
-		}
-		_, err := db.Put(ctx, tasks...)
-		tasks = tasks[:0]
-		return err
-	}
-	add := func(t FileTask) error {
-		n++
-		t.N = n
-		tasks = append(tasks, fileTask(t))
-		if len(tasks) >= batch {
-			return flush()
-		}
-		return nil
-	}
-	for _, u := range cfg.URLs {
-		if err := add(FileTask{URL: u, Source: "command line"}); err != nil {
-			return err
-		}
-	}
-	for _, list := range cfg.Lists {
-		if err := readList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
-			return err
-		}
-	}
-	if cfg.CSV != "" {
-		if in == nil {
-			var err error
-			if in, err = OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
-				return err
-			}
-			defer in.Close()
-		}
-		if err := seedCSV(in, cfg, add); err != nil {
-			return err
-		}
-	}
-	return flush()
-}
-
-// seedCSV adds a task for every row of a CSV that holds a URL.
-func seedCSV(in *CSVReader, cfg *Config, add func(FileTask) error) error {
-	need := cellFields(cfg.Name)
-	rows := 0
-	for {
-		row, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		rows++
-		t := FileTask{URL: row.URL, Source: cfg.CSV, Name: row.Name, Cells: rowCells(row.Cells, need)}
-		if row.Source != "" {
-			t.Source = row.Source // a failed.csv keeps the source the URL first came from
-		}
-		if err := add(t); err != nil {
-			return err
-		}
-	}
-	if rows == 0 && in.warn != nil {
-		fmt.Fprintf(in.warn, "crawl: %s: no row holds an http(s) URL\n", in.Name())
-	}
-	return nil
-}
-
-// csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
-func (c *Config) csvOptions(warn io.Writer) CSVOptions {
-	return CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
-}
-
-// FailedName is the name of the list of failed URLs in the output folder.
-const FailedName = "failed.csv"
-
-// writeFailed writes OUT/failed.csv, a header url,reason,source and one row
-// per failed URL, through a temporary file renamed into place; with no
-// failures it removes a failed.csv left by an earlier run. It returns the
-// file's path when it wrote one.
-func writeFailed(out string, failures []store.Failure) (path string, err error) {
-	path = filepath.Join(out, FailedName)
-	rows := 0
-	for _, f := range failures {
-		if f.URL != "" {
-			rows++
-		}
-	}
-	if rows == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("remove stale %s: %w", path, err)
-		}
-		return "", nil
-	}
-	tmp, err := os.CreateTemp(out, ".failed-*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			path, err = "", fmt.Errorf("write %s: %w", filepath.Join(out, FailedName), err)
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	w := csv.NewWriter(bw)
-	if err := w.Write(failedHeader); err != nil {
-		return "", err
-	}
-	for _, f := range failures {
-		if f.URL == "" {
-			continue
-		}
-		if err := w.Write([]string{f.URL, f.Reason, f.Source}); err != nil {
-			return "", err
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return "", err
-	}
-	if err := bw.Flush(); err != nil {
-		return "", err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", err
-	}
-	if d, err := os.Open(out); err == nil {
-		_ = d.Sync() // make the rename durable where the system allows it
-		d.Close()
-	}
-	return path, nil
-}
-
-// readList calls fn for each URL of a list file ("-": stdin), skipping blank
-// lines and lines starting with '#'.
-func readList(name string, stdin io.Reader, fn func(string) error) error {
-	var r io.Reader
-	if name == "-" {
-		if stdin == nil {
-			stdin = os.Stdin
-		}
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-		}
-		defer f.Close()
-		r = f
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	first := true
-	for sc.Scan() {
-		line := sc.Text()
-		if first {
-			line = strings.TrimPrefix(line, "\ufeff")
-			first = false
-		}
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if err := fn(line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read list %s: %w", name, err)
-	}
-	return nil
-}
-
-// CheckList reports whether a --list file can be read, before anything is
-// written.
-func CheckList(name string) error {
-	if name == "-" {
-		return nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
-	}
-	if st.IsDir() {
-		return &UsageError{Err: fmt.Errorf("--list %s: is a folder", name)}
-	}
-	return nil
-}
-
-func startStage(exe, stage, stateDir string, stderr io.Writer, events chan<- Event, exits chan<- *child) (*child, error) {
-	cmd := exec.Command(exe, StageCommand, stage, stateDir)
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = childAttr()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("start %s stage: %w", stage, err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s stage: %w", stage, err)
-	}
-	c := &child{stage: stage, cmd: cmd, done: make(chan error, 1)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var ev Event
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				events <- ev
-			}
-		}
-		c.done <- cmd.Wait()
-		exits <- c
-	}()
-	return c, nil
-}
-
-func (c *child) exitErr() error {
-	if c.cmd.ProcessState == nil {
-		return nil
-	}
-	return errors.New(c.cmd.ProcessState.String())
-}
-
-// stopChildren asks every stage process to stop, waits for them (killing
-// any that hangs), and passes on the events they still send.
-func stopChildren(children map[string]*child, exits <-chan *child, events <-chan Event, apply func(Event)) {
-	for _, c := range children {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	deadline := time.After(15 * time.Second)
-	for len(children) > 0 {
-		select {
-		case c := <-exits:
-			if children[c.stage] == c {
-				delete(children, c.stage)
-			}
-		case ev := <-events:
-			if apply != nil {
-				apply(ev)
-			}
-		case <-deadline:
-			for _, c := range children {
-				_ = c.cmd.Process.Kill()
-			}
-			deadline = time.After(5 * time.Second)
-		}
-	}
 }

@@ -23,7 +23,7 @@ const maxNumber = 1 << 20
 
 // rootNames are the names at the top of the output folder that belong to
 // crawl itself; Reserve never hands them out (compared case-insensitively).
-var rootNames = map[string]bool{".crawl": true, "manifest.csv": true, "failed.csv": true}
+var rootNames = map[string]bool{".crawl": true, ManifestName: true, FailedName: true}
 
 // Dir is the output folder.
 type Dir struct {

@@ -27,5 +27,7 @@
 // other URL uses ([SafePath] makes any template output safe), [Dir.OpenPart]
 // writes a file beside its final name as NAME.part, resumable and hashed on
 // the fly, and [Part.Commit] renames it into place only once it is complete.
-// [Dir.WriteManifest] writes manifest.csv from the file records.
+// [Dir.WriteManifest] writes manifest.csv from the file records, and
+// [WriteFailed] failed.csv from the failures; both are written whole or
+// not at all.
 package store

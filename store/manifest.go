@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -23,7 +22,7 @@ var manifestHeader = []string{"url", "path", "bytes", "sha256", "content_type", 
 // that exists on disk, in record order. It writes a temporary file and
 // renames it into place, so a reader sees the old manifest or the new one,
 // never half of one.
-func (d *Dir) WriteManifest(ctx context.Context) (err error) {
+func (d *Dir) WriteManifest(ctx context.Context) error {
 	if d.db == nil {
 		return errors.New("write manifest: no database")
 	}
@@ -40,81 +39,58 @@ func (d *Dir) WriteManifest(ctx context.Context) (err error) {
 // crawl's coordinator lists every file of the crawl, and takes the records
 // of files held by a worker other than local as they are, since they are
 // on another machine's disk.
-func (d *Dir) WriteManifestOf(ctx context.Context, files []File, workers []string, local string) (err error) {
+func (d *Dir) WriteManifestOf(ctx context.Context, files []File, workers []string, local string) error {
 	if workers != nil && len(workers) != len(files) {
 		return fmt.Errorf("write manifest: %d workers for %d files", len(workers), len(files))
 	}
 	if err := os.MkdirAll(d.root, 0o755); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	tmp, err := os.CreateTemp(d.root, ".manifest-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("write manifest %s: %w", filepath.Join(d.root, ManifestName), err)
-		}
-	}()
-
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	w := csv.NewWriter(bw)
 	header := manifestHeader
 	if workers != nil {
 		header = append(header[:len(header):len(header)], "worker")
 	}
-	if err := w.Write(header); err != nil {
-		return err
-	}
-	for i, f := range files {
-		if err := ctx.Err(); err != nil {
+	path := filepath.Join(d.root, ManifestName)
+	err := writeCSVFile(path, ".manifest-*.tmp", func(w *csv.Writer) error {
+		if err := w.Write(header); err != nil {
 			return err
 		}
-		row := []string{f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source}
-		if workers != nil {
-			row = append(row, workers[i])
-			if workers[i] != local {
-				if err := w.Write(row); err != nil {
-					return err
+		for i, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			row := []string{f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source}
+			if workers != nil {
+				row = append(row, workers[i])
+				if workers[i] != local {
+					if err := w.Write(row); err != nil {
+						return err
+					}
+					continue
 				}
+			}
+			p, err := d.abs(f.Path)
+			if err != nil {
+				continue // not a path Reserve gives; never on disk under the root
+			}
+			fi, err := os.Stat(p)
+			if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
 				continue
 			}
+			if err != nil {
+				return err
+			}
+			if err := w.Write(row); err != nil {
+				return err
+			}
 		}
-		p, err := d.abs(f.Path)
-		if err != nil {
-			continue // not a path Reserve gives; never on disk under the root
-		}
-		fi, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := w.Write(row); err != nil {
-			return err
-		}
+		return nil
+	})
+	if err == nil {
+		err = syncDir(d.root)
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("write manifest %s: %w", path, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(d.root, ManifestName)); err != nil {
-		return err
-	}
-	return syncDir(d.root)
+	return nil
 }

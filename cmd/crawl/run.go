@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"crawl/pipeline"
+	"crawl/pipeline/input"
 )
 
 // Exit codes of the contract.
@@ -36,7 +37,7 @@ type options struct {
 	job      string
 	quiet    bool
 	progress bool
-	csv      *pipeline.CSVReader // --csv, opened before the run; the run closes it
+	csv      *input.CSVReader // --csv, opened before the run; the run closes it
 }
 
 // run is the whole program: it parses args, runs the command and returns
@@ -127,7 +128,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				if l == "-" {
 					stdinUsers++
 				}
-				if err := pipeline.CheckList(l); err != nil {
+				if err := input.CheckList(l); err != nil {
 					return err
 				}
 			}
@@ -138,7 +139,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				return errors.New("standard input (-) can be read only once: give it to one --list or --csv")
 			}
 			if o.cfg.CSV != "" {
-				in, err := pipeline.OpenCSV(pipeline.CSVOptions{
+				in, err := input.OpenCSV(input.CSVOptions{
 					Path: o.cfg.CSV, URLCol: o.cfg.URLCol, NameCol: o.cfg.NameCol,
 					Encoding: o.cfg.CSVEncoding, Warn: stderr,
 				}, stdin)

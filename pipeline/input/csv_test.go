@@ -1,7 +1,8 @@
-package pipeline
+package input
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -201,6 +202,11 @@ func TestCSVEncodings(t *testing.T) {
 	utf16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().String(text)
 	// An ASCII start longer than what OpenCSV looks at, then GBK.
 	asciiFirst, _ := simplifiedchinese.GBK.NewEncoder().String("id,name,url\n0,plain,http://h/0.png\n1,张三,http://h/1.png\n")
+	// Names of one rare character, which alone would score better in
+	// encodings other than GBK.
+	rare, _ := simplifiedchinese.GBK.NewEncoder().String("id,name,url\n1,淼,http://h/1.png\n2,犇,http://h/2.png\n")
+	// What OpenCSV sees of a pipe may end inside a character.
+	noHeader, _ := simplifiedchinese.GBK.NewEncoder().String("1,肩,http://h/1.png\n2,张三,http://h/2.png\n")
 	cases := []struct {
 		name  string
 		in    io.Reader
@@ -212,6 +218,9 @@ func TestCSVEncodings(t *testing.T) {
 		{"gbk detected", strings.NewReader(gbk), CSVOptions{NameCol: "2"}, []string{"张三", "李四, 王五"}},
 		{"gbk forced", strings.NewReader(gbk), CSVOptions{NameCol: "名字", Encoding: "GBK"}, []string{"张三", "李四, 王五"}},
 		{"gbk after ascii", iotest.OneByteReader(strings.NewReader(asciiFirst)), CSVOptions{NameCol: "name"}, []string{"plain", "张三"}},
+		{"gbk rare names", strings.NewReader(rare), CSVOptions{NameCol: "name"}, []string{"淼", "犇"}},
+		{"gbk rare names after ascii", iotest.OneByteReader(strings.NewReader(rare)), CSVOptions{NameCol: "name"}, []string{"淼", "犇"}},
+		{"gbk from a pipe, no header", iotest.OneByteReader(strings.NewReader(noHeader)), CSVOptions{NameCol: "2"}, []string{"肩", "张三"}},
 		{"utf-16le bom tabs", strings.NewReader(utf16le), CSVOptions{NameCol: "名字", URLCol: "3"}, []string{"张三", "李四, 王五"}},
 		{"utf-16be bom", strings.NewReader(utf16be), CSVOptions{NameCol: "2"}, []string{"张三", "李四, 王五"}},
 		{"utf-16 forced", strings.NewReader(utf16le), CSVOptions{NameCol: "2", Encoding: "utf-16le"}, []string{"张三", "李四, 王五"}},
@@ -304,20 +313,20 @@ func TestOpenCSVFile(t *testing.T) {
 func TestFailedCSVRoundTrip(t *testing.T) {
 	out := t.TempDir()
 	fails := []store.Failure{
-		{Queue: QueueDownload, URL: "http://h/a.png", Reason: "404 Not Found", Source: "in.csv"},
-		{Queue: QueueDownload, URL: "http://h/b,c.png", Reason: "body ended, \"early\"\nreally", Source: "http://h/page.html"},
-		{Queue: QueueDownload, URL: "", Reason: "decode task", Source: ""},
+		{Queue: "download", URL: "http://h/a.png", Reason: "404 Not Found", Source: "in.csv"},
+		{Queue: "download", URL: "http://h/b,c.png", Reason: "body ended, \"early\"\nreally", Source: "http://h/page.html"},
+		{Queue: "download", URL: "", Reason: "decode task", Source: ""},
 	}
-	path, err := writeFailed(out, fails)
-	if err != nil || path != filepath.Join(out, "failed.csv") {
-		t.Fatalf("writeFailed = %q, %v", path, err)
+	path, err := store.WriteFailed(context.Background(), out, fails)
+	if err != nil || path == "" {
+		t.Fatalf("WriteFailed = %q, %v", path, err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	rows, warn := readCSV(t, f, CSVOptions{})
-	f.Close()
 	if warn != "" {
 		t.Errorf("reported %q", warn)
 	}
@@ -327,15 +336,24 @@ func TestFailedCSVRoundTrip(t *testing.T) {
 	if len(rows) == 2 && (rows[0].Source != "in.csv" || rows[1].Source != "http://h/page.html") {
 		t.Errorf("sources %q %q", rows[0].Source, rows[1].Source)
 	}
-	if left, _ := filepath.Glob(filepath.Join(out, ".failed-*")); len(left) != 0 {
-		t.Errorf("temporary files left: %v", left)
+}
+
+// TestCSVWithoutURLs: a file where no row holds a URL is reported once, at
+// its end.
+func TestCSVWithoutURLs(t *testing.T) {
+	var warn bytes.Buffer
+	c, err := OpenCSV(CSVOptions{Path: "-", Warn: &warn}, strings.NewReader("name,url\na,\nb,www.example.com/b.png\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// No failures: a stale failed.csv goes.
-	if path, err := writeFailed(out, nil); err != nil || path != "" {
-		t.Fatalf("writeFailed(nil) = %q, %v", path, err)
+	defer c.Close()
+	for range 2 {
+		if row, err := c.Next(); !errors.Is(err, io.EOF) {
+			t.Fatalf("Next = %+v, %v; want io.EOF", row, err)
+		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "failed.csv")); !os.IsNotExist(err) {
-		t.Errorf("stale failed.csv kept: %v", err)
+	if got := strings.Count(warn.String(), "standard input: no row holds an http(s) URL"); got != 1 {
+		t.Errorf("reported %q", warn.String())
 	}
 }
 
@@ -353,87 +371,5 @@ func TestSniffDelimiter(t *testing.T) {
 		if got := sniffDelimiter(in); got != want {
 			t.Errorf("sniffDelimiter(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestCheckTemplateCells(t *testing.T) {
-	header := []string{"id", "title", "name", "链接"}
-	cases := []struct {
-		tmpl   string
-		cells  bool
-		header []string
-		want   string
-		bad    string
-	}{
-		{tmpl: "{2}/{1}{ext}", cells: true, want: "{2}/{1}{ext}"},
-		{tmpl: "{title}-{id}{ext}", cells: true, header: header, want: "{2}-{1}{ext}"},
-		{tmpl: "{name}{ext}", cells: true, header: header, want: "{name}{ext}"},
-		{tmpl: "{链接}", cells: true, header: header, want: "{4}"},
-		{tmpl: "{title}", cells: true, want: "{title}"},
-		{tmpl: "{0}", cells: true, bad: "numbered from 1"},
-		{tmpl: "{missing}", cells: true, header: header, bad: "header names (id, title, name, 链接)"},
-		{tmpl: "{1}", cells: false, bad: "unknown field {1}"},
-		{tmpl: "{id}", cells: false, header: header, bad: "unknown field {id}"},
-	}
-	for _, tc := range cases {
-		got, err := checkTemplate(tc.tmpl, tc.cells, tc.header)
-		if tc.bad != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.bad) {
-				t.Errorf("checkTemplate(%q) = %q, %v; want an error saying %q", tc.tmpl, got, err, tc.bad)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("checkTemplate(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
-		}
-	}
-}
-
-func TestExpandNameCells(t *testing.T) {
-	ft := FileTask{URL: "http://h/p/a.png", N: 4, Name: "张三/李四", Cells: []string{"", "two\nlines", "c/d"}}
-	cases := map[string]string{
-		"{name}{ext}":       "张三_李四.png",
-		"{3}/{2}-{n}{ext}":  "c_d/two lines-4.png",
-		"{1}{9}x{ext}":      "x.png",
-		"{host}/{name}.bin": "h/张三_李四.bin",
-	}
-	for tmpl, want := range cases {
-		if got := expandName(tmpl, ft); got != want {
-			t.Errorf("expandName(%q) = %q, want %q", tmpl, got, want)
-		}
-	}
-	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "photo.PNG"}); got != "photo.png" {
-		t.Errorf("a name cell with the extension: %q", got)
-	}
-	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/a.png", Name: "  "}); got != "a.png" {
-		t.Errorf("an empty name cell: %q", got)
-	}
-	if got := expandName("{name}{ext}", FileTask{URL: "http://h/p/video", Name: "片"}); got != "片" {
-		t.Errorf("no extension in the URL: %q", got)
-	}
-	if got := rowCells([]string{"a", "b", "c", "d"}, []int{3, 1, 9}); !reflect.DeepEqual(got, []string{"a", "", "c"}) {
-		t.Errorf("rowCells = %q", got)
-	}
-}
-
-// TestFingerprintInputs: crawl get runs from other inputs are another
-// generation (so retrying failed.csv after an interrupted run tries its
-// failed URLs again); the same command resumes.
-func TestFingerprintInputs(t *testing.T) {
-	base := Config{Mode: ModeGet, Name: "{name}{ext}", CSV: "in.csv"}
-	same := base
-	other := base
-	other.CSV = "out/failed.csv"
-	urls := base
-	urls.URLs = []string{"http://h/a.png"}
-	if base.Fingerprint() != same.Fingerprint() {
-		t.Error("the same command has another fingerprint")
-	}
-	if base.Fingerprint() == other.Fingerprint() || base.Fingerprint() == urls.Fingerprint() {
-		t.Error("other inputs have the same fingerprint")
-	}
-	crawl := Config{Mode: ModeCrawl, Name: "{name}{ext}", CSV: "ignored.csv"}
-	if crawl.inputs() != "" {
-		t.Error("a site crawl's fingerprint depends on get's inputs")
 	}
 }

@@ -1,8 +1,6 @@
-package pipeline
+package input
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,14 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 
 	"crawl/parser"
+	"crawl/store"
 )
 
 // maxCSVRecord caps the bytes of one CSV record (one line, or the lines a
@@ -29,9 +24,6 @@ const maxCSVRecord = 1 << 20
 // maxCSVReports is how many skipped rows are reported one by one; the rest
 // are counted in one line at the end of the file.
 const maxCSVReports = 50
-
-// failedHeader is the header row of OUT/failed.csv.
-var failedHeader = []string{"url", "reason", "source"}
 
 // CSVOptions says which CSV file to read URLs from, and how.
 type CSVOptions struct {
@@ -54,13 +46,16 @@ type CSVRow struct {
 // CSVReader streams the rows of a CSV file of URLs: RFC 4180 quoting (a
 // quoted cell may hold the delimiter, "" and line breaks), \n or \r\n line
 // ends, a header row or none, the delimiter (',', ';' or tab) detected from
-// the first line, and the encoding detected (UTF-8 with or without BOM,
-// UTF-16 with BOM, else GB18030 when the bytes are not UTF-8) or forced.
+// the first line, and the encoding forced or detected by
+// parser.DetectTextEncoding (UTF-8 with or without BOM, UTF-16 with BOM,
+// else GB18030 unless the bytes plainly are in another encoding) from the
+// first bytes, or from the first line that is not ASCII when those are.
 //
 // A malformed row (a quote never closed, text after a closing quote) is
 // reported with its line number and skipped; reading goes on at the line
 // after the one the row started on. So are rows whose URL cell is not an
-// http(s) URL, except the first row, which is taken for a header.
+// http(s) URL, except the first row, which is taken for a header. At the
+// end of the file, a file without a row holding a URL is reported too.
 type CSVReader struct {
 	name    string // for messages: the path, or "standard input"
 	closer  io.Closer
@@ -73,15 +68,17 @@ type CSVReader struct {
 
 	first     []string // the first record, read by OpenCSV, handed out by Next
 	firstLine int
-	firstErr  error
 	gotFirst  bool
 
-	reports, unreported int
+	rows                int  // rows handed out by Next
+	reports, unreported int  // skipped rows reported one by one, and not
+	ended               bool // Next met the end of the file
 }
 
-// OpenCSV opens a CSV file of URLs (stdin for "-") and reads its first row,
-// so that a column named after a header that is not there, an unknown
-// encoding or an unreadable file are usage errors before anything is written.
+// OpenCSV opens a CSV file of URLs ("-": stdin, which is os.Stdin when nil)
+// and reads its first row, so that a column named after a header that is
+// not there, an unknown encoding or an unreadable file are found, as a
+// *UsageError, before anything is written.
 func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	var forced encoding.Encoding
 	forcedName := ""
@@ -162,7 +159,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	}
 	if c.gotFirst && !c.holdsURL(c.first) {
 		c.header = c.first
-		if c.urlCol < 0 && urlName == "" && sameCells(c.header, failedHeader) {
+		if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
 			c.urlCol, c.failed = 0, true
 		}
 	}
@@ -203,13 +200,17 @@ func (c *CSVReader) column(flag, name string) (int, error) {
 		}
 		return -1, usagef("%s %q: %s is empty", flag, name, c.name)
 	}
-	if i := headerIndex(c.header, name); i >= 0 {
+	if i := HeaderIndex(c.header, name); i >= 0 {
 		return i, nil
 	}
 	return -1, usagef("%s %q: no such column in the header of %s (columns: %s)", flag, name, c.name, strings.Join(c.header, ", "))
 }
 
-func headerIndex(header []string, name string) int {
+// HeaderIndex is the 0-based column of header named name: exactly, else
+// ignoring case and the spaces around either; -1 when there is none. The
+// columns of --url-col, --name-col and the header fields of a --name
+// template are found by it.
+func HeaderIndex(header []string, name string) int {
 	for i, h := range header {
 		if h == name {
 			return i
@@ -249,10 +250,7 @@ func (c *CSVReader) Next() (CSVRow, error) {
 			c.report(bad.line, bad.msg)
 			continue
 		case errors.Is(err, io.EOF):
-			if c.unreported > 0 && c.warn != nil {
-				fmt.Fprintf(c.warn, "crawl: %s: %d more rows skipped\n", c.name, c.unreported)
-				c.unreported = 0
-			}
+			c.end()
 			return CSVRow{}, io.EOF
 		case err != nil:
 			return CSVRow{}, fmt.Errorf("read csv %s: %w", c.name, err)
@@ -282,7 +280,25 @@ func (c *CSVReader) Next() (CSVRow, error) {
 		if c.failed && len(cells) > 2 {
 			row.Source = cells[2]
 		}
+		c.rows++
 		return row, nil
+	}
+}
+
+// end reports, the first time Next meets the end of the file, the skipped
+// rows not reported one by one, and a file without a row holding a URL.
+func (c *CSVReader) end() {
+	if c.ended || c.warn == nil {
+		c.ended = true
+		return
+	}
+	c.ended = true
+	if c.unreported > 0 {
+		fmt.Fprintf(c.warn, "crawl: %s: %d more rows skipped\n", c.name, c.unreported)
+		c.unreported = 0
+	}
+	if c.rows == 0 {
+		fmt.Fprintf(c.warn, "crawl: %s: no row holds an http(s) URL\n", c.name)
 	}
 }
 
@@ -368,295 +384,4 @@ func sameCells(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// sniffDelimiter picks the delimiter of a CSV from its first line: a tab if
-// one is there outside quotes (Excel's "Unicode text"), else ';' if it
-// outnumbers ',', else ','.
-func sniffDelimiter(line string) byte {
-	var tabs, commas, semis int
-	quoted := false
-	for i := 0; i < len(line); i++ {
-		switch line[i] {
-		case '"':
-			quoted = !quoted
-		case '\t':
-			if !quoted {
-				tabs++
-			}
-		case ',':
-			if !quoted {
-				commas++
-			}
-		case ';':
-			if !quoted {
-				semis++
-			}
-		}
-	}
-	switch {
-	case tabs > 0:
-		return '\t'
-	case semis > commas:
-		return ';'
-	}
-	return ','
-}
-
-// csvRowError is a malformed row: the line it starts on and what is wrong.
-type csvRowError struct {
-	line int
-	msg  string
-}
-
-func (e *csvRowError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
-
-// csvRecords splits decoded lines into records.
-type csvRecords struct {
-	lines *csvLines
-	delim byte
-}
-
-// next returns the cells of the next record and the line it starts on. A
-// malformed record is a *csvRowError, and the lines after its first one are
-// read again as the next records.
-func (r *csvRecords) next() ([]string, int, error) {
-	first, err := r.lines.next()
-	if err != nil {
-		return nil, 0, err
-	}
-	if first.tooLong {
-		return nil, first.n, &csvRowError{line: first.n, msg: fmt.Sprintf("line longer than %d bytes", maxCSVRecord)}
-	}
-	var (
-		cells []string
-		cell  strings.Builder
-		taken = []csvLine{first} // the lines of this record
-		size  = len(first.text)
-		text  = first.text
-		pos   = 0
-	)
-	malformed := func(msg string) ([]string, int, error) {
-		r.lines.giveBack(taken[1:]...)
-		return nil, first.n, &csvRowError{line: first.n, msg: msg}
-	}
-	for {
-		// One cell starts at pos.
-		start := pos
-		for start < len(text) && text[start] == ' ' && r.delim != ' ' {
-			start++
-		}
-		if start < len(text) && text[start] == '"' {
-			pos = start + 1
-			cell.Reset()
-			for {
-				i := strings.IndexByte(text[pos:], '"')
-				if i < 0 {
-					// The quoted cell goes on on the next line.
-					cell.WriteString(strings.TrimSuffix(text[pos:], "\r"))
-					cell.WriteByte('\n')
-					l, err := r.lines.next()
-					if errors.Is(err, io.EOF) {
-						return malformed("a quote opened on this line is never closed")
-					}
-					if err != nil {
-						return nil, first.n, err
-					}
-					taken = append(taken, l)
-					size += len(l.text) + 1
-					if l.tooLong || size > maxCSVRecord {
-						return malformed(fmt.Sprintf("a quote opened on this line is not closed within %d bytes", maxCSVRecord))
-					}
-					text, pos = l.text, 0
-					continue
-				}
-				cell.WriteString(text[pos : pos+i])
-				pos += i + 1
-				if pos < len(text) && text[pos] == '"' {
-					cell.WriteByte('"')
-					pos++
-					continue
-				}
-				break
-			}
-			cells = append(cells, cell.String())
-			for pos < len(text) && text[pos] == ' ' && r.delim != ' ' {
-				pos++
-			}
-			switch {
-			case pos == len(text) || text[pos:] == "\r":
-				return cells, first.n, nil
-			case text[pos] == r.delim:
-				pos++
-			default:
-				return malformed(fmt.Sprintf("text after the closing quote of cell %d", len(cells)))
-			}
-			continue
-		}
-		i := strings.IndexByte(text[pos:], r.delim)
-		if i < 0 {
-			cells = append(cells, strings.TrimSuffix(text[pos:], "\r"))
-			return cells, first.n, nil
-		}
-		cells = append(cells, text[pos:pos+i])
-		pos += i + 1
-	}
-}
-
-// csvLine is one line of a CSV input, decoded, without its line break.
-type csvLine struct {
-	n       int // 1-based line number
-	text    string
-	tooLong bool // longer than maxCSVRecord; text is empty
-}
-
-// csvLines reads a CSV input line by line, decoding each to UTF-8. Lines
-// given back are read again first.
-type csvLines struct {
-	r    *bufio.Reader
-	n    int
-	back []csvLine // given back, next one last
-	buf  []byte
-
-	// In detecting mode, lines are UTF-8 until a line that is not ASCII
-	// shows otherwise; then (or from a look at the file's start) gb is set
-	// to decode every line from GB18030.
-	decided bool
-	gb      *encoding.Decoder
-	bom     bool // strip a U+FEFF at the start of the first line
-}
-
-// newCSVLines sets up decoding: forced, or from a BOM, or from the first
-// bytes (valid UTF-8 or not), or else from the first line that is not ASCII.
-func newCSVLines(r io.Reader, forced encoding.Encoding, forcedName string) (*csvLines, error) {
-	const peek = 64 << 10
-	br := bufio.NewReaderSize(r, peek)
-	l := &csvLines{r: br, bom: true}
-	if forced != nil {
-		if forcedName != "utf-8" {
-			l.r = bufio.NewReaderSize(transform.NewReader(br, unicode.BOMOverride(forced.NewDecoder())), peek)
-		}
-		l.decided = true
-		return l, nil
-	}
-	// Look at what the first read brings (up to 64 KiB of a file; what is
-	// there already of a pipe, which may still be being written).
-	if _, err := br.Peek(3); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	head, _ := br.Peek(br.Buffered())
-	switch {
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		utf16 := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
-		l.r = bufio.NewReaderSize(transform.NewReader(br, utf16.NewDecoder()), peek)
-		l.decided = true
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
-		l.decided = true
-	case !isASCII(head):
-		l.decide(head)
-	}
-	return l, nil
-}
-
-// decide settles the encoding from a sample that is not all ASCII.
-func (l *csvLines) decide(sample []byte) {
-	l.decided = true
-	if !looksUTF8(sample) {
-		l.gb = simplifiedchinese.GB18030.NewDecoder()
-	}
-}
-
-// next returns the next line, or io.EOF.
-func (l *csvLines) next() (csvLine, error) {
-	if n := len(l.back); n > 0 {
-		line := l.back[n-1]
-		l.back = l.back[:n-1]
-		return line, nil
-	}
-	raw, tooLong, err := l.readRaw()
-	if err != nil {
-		return csvLine{}, err
-	}
-	l.n++
-	if tooLong {
-		return csvLine{n: l.n, tooLong: true}, nil
-	}
-	if !l.decided && !isASCII(raw) {
-		l.decide(raw)
-	}
-	var text string
-	if l.gb != nil && !isASCII(raw) {
-		b, err := l.gb.Bytes(raw)
-		if err != nil {
-			b = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
-		}
-		text = string(b)
-	} else {
-		text = strings.ToValidUTF8(string(raw), "\uFFFD")
-	}
-	if l.bom {
-		l.bom = false
-		text = strings.TrimPrefix(text, "\uFEFF")
-	}
-	return csvLine{n: l.n, text: text}, nil
-}
-
-// readRaw reads one line without its '\n'. A line longer than
-// maxCSVRecord is skipped through to its end and reported as tooLong.
-func (l *csvLines) readRaw() ([]byte, bool, error) {
-	l.buf = l.buf[:0]
-	tooLong := false
-	for {
-		chunk, err := l.r.ReadSlice('\n')
-		if !tooLong {
-			if len(l.buf)+len(chunk) > maxCSVRecord+1 {
-				tooLong, l.buf = true, l.buf[:0]
-			} else {
-				l.buf = append(l.buf, chunk...)
-			}
-		}
-		switch {
-		case err == nil:
-			return bytes.TrimSuffix(l.buf, []byte("\n")), tooLong, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-			if len(l.buf) == 0 && !tooLong {
-				return nil, false, io.EOF
-			}
-			return l.buf, tooLong, nil
-		default:
-			return nil, false, err
-		}
-	}
-}
-
-// giveBack returns lines (in file order) to be read again first.
-func (l *csvLines) giveBack(lines ...csvLine) {
-	for i := len(lines) - 1; i >= 0; i-- {
-		l.back = append(l.back, lines[i])
-	}
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// looksUTF8 says whether b is UTF-8, allowing b to end inside a character
-// (b may be the first bytes of a file).
-func looksUTF8(b []byte) bool {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				b = b[:i]
-			}
-			break
-		}
-	}
-	return utf8.Valid(b)
 }
