@@ -40,7 +40,7 @@ func BenchmarkDownloadSmall(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				e.s.reserveAhead(e.ctx, leased)
+				e.s.namer.reserveAhead(e.ctx, leased)
 				var wg sync.WaitGroup
 				for _, t := range leased {
 					wg.Add(1)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,98 +41,55 @@ const (
 // failed), or the server no longer serves ranges. The part starts over.
 var errChanged = errors.New("the file changed on the server or it stopped serving ranges")
 
-// fileDownload is one file being downloaded: its task and, once its name is
-// known, its path and part.
+// fileDownload is one file being downloaded: its task, its name and, once
+// that is reserved, its part.
 type fileDownload struct {
 	s    *stage
 	ft   FileTask
-	rel  string      // the reserved path, "" until known
-	part *store.Part // nil until the name is reserved
-	kept string      // the name an earlier run kept for the URL (store.KeepName)
-	// guess, until the response tells the extension, is the name reserved
-	// on a guess of it (reservedAhead.guess).
-	guess *reservedAhead
-	m     *meter
+	nm   name        // reserved, or waiting for the response's type
+	part *store.Part // nil until the name is reserved and the part open
+	m    *meter
 }
 
 // download fetches one file into its reserved path. When the --name
-// template wants an {ext} that the URL lacks, the name is reserved only
-// once the response tells the type (Content-Type, else the first bytes);
-// a rerun finds it reserved, and its .part, by the URL.
+// template wants an {ext} that the URL lacks, the name is known only once
+// the response tells the type (Content-Type, else the first bytes); a
+// rerun finds it reserved, and its .part, by the URL.
 func (s *stage) download(ctx context.Context, t store.Task) {
-	ahead, isAhead := s.takeAhead(t.ID)
+	ft, early, err := s.namer.take(t)
 	if ctx.Err() != nil {
 		return // stopping: the task stays leased, and is taken back
-	}
-	ft, err := ahead.ft, error(nil)
-	if !isAhead {
-		ft, err = decodeTask[FileTask](t)
 	}
 	if err != nil {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	if u, err := url.Parse(ft.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !downloadable(ft.URL) {
 		s.fail(ctx, t, ft.URL, ft.Source, errors.New("not an http(s) URL"))
 		return
 	}
-	stale := false // recorded, but not whole on disk (a power cut, or a hand)
-	// A name reserved just now was never recorded here (on Redis the
-	// record may be another worker's).
-	if !s.cfg.Overwrite && (!ahead.fresh || s.cfg.IsRedis()) {
-		if f, ok, err := s.db.FileByURL(ctx, ft.URL); err == nil && ok {
-			// On Redis the record may be another worker's, its file on
-			// another machine's disk: done all the same.
-			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); s.cfg.IsRedis() || err == nil && st.Size() == f.Bytes {
-				if s.ack(ctx, t) {
-					s.ev.emit(Event{Kind: EvSkip, URL: ft.URL, Path: f.Path, Bytes: f.Bytes})
-				}
-				return
-			}
-			stale = !s.cfg.IsRedis()
-		}
+	done, stale := s.recorded(ctx, t, ft.URL, early.fresh)
+	if done {
+		return
 	}
-	var rel, kept string
-	reserved := true
-	switch {
-	case isAhead && ahead.guess != "":
-		reserved = false // the response tells whether the guess holds
-	case isAhead && ahead.looked:
-		rel, reserved, kept = ahead.rel, ahead.reserved, ahead.kept
-	case isAhead:
-		rel = ahead.rel
-	case needsExt(s.cfg.Name, ft):
-		rel, reserved, kept, err = s.dir.Reserved(ctx, ft.URL)
-	default:
-		rel, err = s.dir.Reserve(ctx, ft.URL, expandName(s.cfg.Name, ft))
-	}
+	nm, err := s.namer.name(ctx, ft, early)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.fail(ctx, t, ft.URL, ft.Source, fmt.Errorf("reserve name: %w", err))
 		}
 		return
 	}
-	d := &fileDownload{s: s, ft: ft, kept: kept, m: newMeter(s.ev, ft.URL)}
-	if ahead.guess != "" {
-		d.guess = &ahead
-	}
-	if reserved && ahead.fresh {
-		if err := d.openPart(ctx, rel, true); err != nil {
-			if ctx.Err() == nil {
-				s.fail(ctx, t, ft.URL, ft.Source, err)
-			}
-			return
-		}
-	} else if reserved {
-		if !s.cfg.Overwrite && !stale {
+	d := &fileDownload{s: s, ft: ft, nm: nm, m: newMeter(s.ev, ft.URL)}
+	if !nm.waits() {
+		if !nm.fresh && !s.cfg.Overwrite && !stale {
 			// A file at our reserved path was renamed into place, whole and
 			// checked, by a run that died before recording it.
-			if size, sum, err := s.dir.HashFile(rel); err == nil {
-				s.record(ctx, t, store.File{URL: ft.URL, Path: rel, Bytes: size, SHA256: sum, Source: ft.Source}, EvSkip)
+			if size, sum, err := s.dir.HashFile(nm.path); err == nil {
+				s.record(ctx, t, store.File{URL: ft.URL, Path: nm.path, Bytes: size, SHA256: sum, Source: ft.Source}, EvSkip)
 				return
 			}
 		}
-		if err := d.openPart(ctx, rel, false); err != nil {
+		if err := d.openPart(ctx); err != nil {
 			if ctx.Err() == nil {
 				s.fail(ctx, t, ft.URL, ft.Source, err)
 			}
@@ -148,7 +104,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 			break
 		}
 		if ctx.Err() != nil {
-			d.unguess(ctx)
+			d.nm = s.namer.unguess(ctx, ft, d.nm)
 			d.close() // keep the .part: the next run resumes it
 			return
 		}
@@ -159,8 +115,10 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 				err = fmt.Errorf("%w (gave up after %d retries)", err, attempt)
 			}
 			d.remove()
-			d.unguess(ctx)
-			d.keepName(ctx)
+			d.nm = s.namer.unguess(ctx, ft, d.nm)
+			if d.part == nil {
+				s.namer.keep(ctx, ft, d.nm)
+			}
 			if errors.Is(err, errTooBig) {
 				if s.ack(ctx, t) {
 					s.ev.emit(Event{Kind: EvTooBig, URL: ft.URL, Reason: err.Error()})
@@ -173,7 +131,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		s.ev.emit(Event{Kind: EvRetry, URL: ft.URL, Reason: err.Error()})
 		select {
 		case <-ctx.Done():
-			d.unguess(ctx)
+			d.nm = s.namer.unguess(ctx, ft, d.nm)
 			d.close()
 			return
 		case <-time.After(s.client.Backoff(attempt, err)):
@@ -186,21 +144,45 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 		return
 	}
 	s.dirty.Store(true)
-	s.record(ctx, t, store.File{URL: ft.URL, Path: d.rel, Bytes: size, SHA256: sum, ContentType: ctype, Source: ft.Source}, EvFile)
+	s.record(ctx, t, store.File{URL: ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, ContentType: ctype, Source: ft.Source}, EvFile)
 }
 
-// openPart opens the part of the file at rel, or creates it if the name
-// was reserved just now (fresh): nothing is there to resume.
-func (d *fileDownload) openPart(ctx context.Context, rel string, fresh bool) error {
+// recorded looks for a record of rawURL's file, whose name was reserved
+// just now (fresh) or earlier. A file recorded and whole on disk (on Redis,
+// recorded by any worker) is done: the task is acknowledged as skipped.
+// stale: it is recorded, but not whole on disk (a power cut, or a hand).
+func (s *stage) recorded(ctx context.Context, t store.Task, rawURL string, fresh bool) (done, stale bool) {
+	// A name reserved just now was never recorded here (on Redis the
+	// record may be another worker's).
+	if !s.cfg.Overwrite && (!fresh || s.cfg.IsRedis()) {
+		if f, ok, err := s.db.FileByURL(ctx, rawURL); err == nil && ok {
+			// On Redis the record may be another worker's, its file on
+			// another machine's disk: done all the same.
+			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); s.cfg.IsRedis() || err == nil && st.Size() == f.Bytes {
+				if s.ack(ctx, t) {
+					s.ev.emit(Event{Kind: EvSkip, URL: rawURL, Path: f.Path, Bytes: f.Bytes})
+				}
+				return true, false
+			}
+			stale = !s.cfg.IsRedis()
+		}
+	}
+	return false, stale
+}
+
+// openPart opens the part of the file under its reserved name, or creates
+// it if the name was reserved just now (fresh): nothing is there to
+// resume.
+func (d *fileDownload) openPart(ctx context.Context) error {
 	open := d.s.dir.OpenPart
-	if fresh {
+	if d.nm.fresh {
 		open = d.s.dir.CreatePart
 	}
-	part, err := open(ctx, rel)
+	part, err := open(ctx, d.nm.path)
 	if err != nil {
 		return err
 	}
-	d.rel, d.part = rel, part
+	d.part = part
 	return nil
 }
 
@@ -210,40 +192,6 @@ func (d *fileDownload) close() {
 		if err := d.part.Close(); err != nil {
 			fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
 		}
-	}
-}
-
-// keepName remembers, for a URL that failed before its name was reserved,
-// the name it was to get: tried again from failed.csv, which does not carry
-// it, it gets the same.
-func (d *fileDownload) keepName(ctx context.Context) {
-	if d.part != nil || d.kept != "" {
-		return
-	}
-	want := expandNameExt(d.s.cfg.Name, d.ft, store.ExtMark)
-	if want == expandNameExt(d.s.cfg.Name, FileTask{URL: d.ft.URL}, store.ExtMark) {
-		return // the URL alone gives it
-	}
-	c, cancel := settleCtx(ctx)
-	defer cancel()
-	if err := d.s.dir.KeepName(c, d.ft.URL, want); err != nil {
-		fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
-	}
-}
-
-// unguess gives back the name reserved on a guess of the extension, if
-// the download still holds one: the response proved it wrong, or never
-// came.
-func (d *fileDownload) unguess(ctx context.Context) {
-	g := d.guess
-	if g == nil {
-		return
-	}
-	d.guess = nil
-	c, cancel := settleCtx(ctx)
-	defer cancel()
-	if err := d.s.dir.Unreserve(c, d.ft.URL, g.rel); err != nil {
-		fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
 	}
 }
 
@@ -353,27 +301,12 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 		}
 	}
 	if d.part == nil {
-		ext := store.Extension(ctype, head)
-		if ext != "" {
-			s.lastExt.Store(ext)
-		}
-		want := expandNameExt(s.cfg.Name, ft, ext)
-		if d.kept != "" {
-			want = fillExt(d.kept, ext)
-		}
-		var r store.Reservation
-		var err error
-		if g := d.guess; g != nil && g.guess == ext {
-			r = store.Reservation{Path: g.rel, Fresh: g.fresh}
-			d.guess = nil
-		} else {
-			d.unguess(ctx)
-			r, err = s.reserveName(ctx, ft.URL, want)
-		}
+		nm, err := s.namer.reserveLate(ctx, ft, d.nm, store.Extension(ctype, head))
+		d.nm = nm
 		if err != nil {
 			return "", 0, errFinal{fmt.Errorf("reserve name: %w", err)}
 		}
-		if err := d.openPart(ctx, r.Path, r.Fresh); err != nil {
+		if err := d.openPart(ctx); err != nil {
 			return "", 0, errFinal{err}
 		}
 		if d.part.Size() != 0 || d.part.Segments() != nil {

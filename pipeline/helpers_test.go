@@ -72,7 +72,8 @@ func newDownloadEnv(t testing.TB, set func(*Config)) *downloadEnv {
 		procs:  newProcBoost(),
 	}
 	stopAcks := s.startAcker(ctx)
-	stopNames := s.startReserver(ctx)
+	s.namer = newNamer(s.dir, cfg.Name, func(err error) { t.Log(err) })
+	stopNames := s.namer.start(ctx)
 	e := &downloadEnv{t: t, ctx: ctx, db: db, out: out, dir: s.dir, s: s, events: events}
 	e.stop = sync.OnceFunc(func() {
 		stopNames()
@@ -106,7 +107,7 @@ func (e *downloadEnv) lease(fts ...FileTask) []store.Task {
 	if len(leased) != len(fts) {
 		e.t.Fatalf("leased %d tasks of %d", len(leased), len(fts))
 	}
-	e.s.reserveAhead(e.ctx, leased)
+	e.s.namer.reserveAhead(e.ctx, leased)
 	return leased
 }
 

@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	fault "crawl/internal/faultserver"
+	"crawl/store"
 )
 
 // reservedName is the name url has reserved in e's folder, "" if none.
@@ -117,5 +120,94 @@ func TestNamerKeptName(t *testing.T) {
 			}
 			e.wantFiles(want)
 		})
+	}
+}
+
+// TestNamerAnswers: what the namer answers for each kind of file, asked
+// directly: the path now, a wait for the type (with a guess reserved, or
+// with a kept name), and what the type then makes of it.
+func TestNamerAnswers(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := store.NewDir(t.TempDir(), db)
+	n := newNamer(dir, "{name}{ext}", func(err error) { t.Error(err) })
+	defer n.start(ctx)()
+	ask := func(ft FileTask) name {
+		t.Helper()
+		nm, err := n.name(ctx, ft, name{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nm
+	}
+
+	// A URL that names the file: reserved now.
+	if nm := ask(FileTask{URL: "http://h/a.jpg"}); nm.waits() || nm.path != "a.jpg" {
+		t.Errorf("a.jpg: %+v, want the path now", nm)
+	}
+	// No extension, nothing known of the URL: a wait, then the type names it.
+	nm := ask(FileTask{URL: "http://h/b"})
+	if !nm.waits() || nm.path != "" || nm.kept != "" {
+		t.Errorf("b: %+v, want a wait", nm)
+	}
+	if nm, err = n.reserveLate(ctx, FileTask{URL: "http://h/b"}, nm, ".png"); err != nil || nm.waits() || nm.path != "b.png" {
+		t.Errorf("b once typed: %+v, %v; want b.png", nm, err)
+	}
+	// Failed before its type was known, with a name of its own: kept, and
+	// that name comes back without it.
+	n.keep(ctx, FileTask{URL: "http://h/c", Name: "cat"}, name{})
+	nm = ask(FileTask{URL: "http://h/c"})
+	if !nm.waits() || nm.kept != "cat"+store.ExtMark {
+		t.Errorf("c: %+v, want a wait with the kept name", nm)
+	}
+	if nm, err = n.reserveLate(ctx, FileTask{URL: "http://h/c"}, nm, ".gif"); err != nil || nm.path != "cat.gif" {
+		t.Errorf("c once typed: %+v, %v; want cat.gif", nm, err)
+	}
+	// Reserved by an earlier run: that name, now.
+	if nm := ask(FileTask{URL: "http://h/b"}); nm.waits() || nm.path != "b.png" {
+		t.Errorf("b again: %+v, want b.png now", nm)
+	}
+
+	// Leased in a batch after a .gif: reserved on that guess, which the
+	// type confirms (d.gif) or not (e.jpg: e.gif is given back).
+	var tasks []store.Task
+	for i, u := range []string{"http://h/d", "http://h/e", "http://h/b"} {
+		st := fileTask(FileTask{URL: u})
+		st.ID = int64(i + 1)
+		tasks = append(tasks, st)
+	}
+	n.reserveAhead(ctx, tasks)
+	for i, c := range []struct {
+		ext, guessed, final string
+	}{{".gif", "d.gif", "d.gif"}, {".jpg", "e.gif", "e.jpg"}, {"", "b.png", "b.png"}} {
+		ft, early, err := n.take(tasks[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		nm, err := n.name(ctx, ft, early)
+		if err != nil || nm.path != c.guessed {
+			t.Errorf("%s at lease: %+v, %v; want %s", ft.URL, nm, err, c.guessed)
+		}
+		if ft.URL == "http://h/b" {
+			// Reserved by an earlier run: no guess was made.
+			if nm.waits() {
+				t.Errorf("b at lease: %+v, want its name now", nm)
+			}
+			continue
+		}
+		if nm.guess != ".gif" || !nm.waits() {
+			t.Errorf("%s at lease: %+v, want a guess of .gif", ft.URL, nm)
+		}
+		nm, err = n.reserveLate(ctx, ft, nm, c.ext)
+		if err != nil || nm.waits() || nm.path != c.final {
+			t.Errorf("%s once typed %s: %+v, %v; want %s", ft.URL, c.ext, nm, err, c.final)
+		}
+	}
+	if got, err := dir.Reserve(ctx, "http://elsewhere/e.gif", "e.gif"); err != nil || got != "e.gif" {
+		t.Errorf("e.gif after it was given back: %q, %v", got, err)
 	}
 }

@@ -38,13 +38,9 @@ type stage struct {
 	owner  string
 	dirty  atomic.Bool // a file was committed since the last sync
 
-	ahead sync.Map     // task ID → reservedAhead: names reserved at lease
+	namer *namer       // download stage: the names of the files
 	acks  chan fileAck // to the acker, when it runs (download stage)
-	names chan nameReq // to the reserver, when it runs (download stage)
-	// lastExt is the extension the last response gave a name that waited
-	// for it (a string): the guess for the next ones.
-	lastExt atomic.Value
-	procs   *procBoost // download stage: one more P while a big body streams
+	procs *procBoost   // download stage: one more P while a big body streams
 }
 
 // syncEvery is how often a download stage makes the files it committed
@@ -104,9 +100,10 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		defer stopSync()
 		stopAcks := s.startAcker(ctx)
 		defer stopAcks() // before the last sync
-		stopNames := s.startReserver(ctx)
+		s.namer = newNamer(s.dir, cfg.Name, func(err error) { fmt.Fprintf(s.log, "crawl: %s: %v\n", s.owner, err) })
+		stopNames := s.namer.start(ctx)
 		defer stopNames()
-		return s.pool(ctx, QueueDownload, cfg.Workers, s.download, s.reserveAhead)
+		return s.pool(ctx, QueueDownload, cfg.Workers, s.download, s.namer.reserveAhead)
 	}
 	return fmt.Errorf("unknown stage %q", name)
 }
