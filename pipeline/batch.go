@@ -32,13 +32,12 @@ const (
 	ackQueue = 256
 )
 
-// startAcker starts the goroutine that stores the records of finished
-// files in batches (see record). The returned func, called once the
-// workers are done, stores what is left and waits for it.
-func (s *stage) startAcker(ctx context.Context) (stop func()) {
-	in := make(chan fileAck, ackQueue)
+// startAcker starts the acker: the goroutine that stores the records of
+// finished files in batches (see record). The returned func, called once
+// the workers are done, stores what is left and waits for it.
+func (s *downloadStage) startAcker(ctx context.Context) (stop func()) {
+	in := s.acks
 	exited := make(chan struct{})
-	s.acks = in
 	go func() {
 		defer close(exited)
 		batches(in, ackBatch, ackEvery, func(batch []fileAck) { s.storeAcks(ctx, batch) })
@@ -52,7 +51,7 @@ func (s *stage) startAcker(ctx context.Context) (stop func()) {
 // storeAcks stores a batch of file records with their acknowledgements,
 // trying again through settle while the database cannot take them, and
 // tells the supervisor of each one stored.
-func (s *stage) storeAcks(ctx context.Context, batch []fileAck) {
+func (s *downloadStage) storeAcks(ctx context.Context, batch []fileAck) {
 	s.settle(ctx, fmt.Sprintf("record %d files", len(batch)), func(c context.Context) error {
 		acks := make([]store.FileAck, len(batch))
 		for i, a := range batch {

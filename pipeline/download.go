@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crawl/fetcher"
@@ -25,10 +26,87 @@ func (e errFinal) Unwrap() error { return e.err }
 
 var errTooBig = errors.New("larger than --max-size")
 
+// downloadStage fetches the files of the download queue into the output
+// folder: each file is named by the namer and brought into its part by a
+// transfer (see attempt); the acker stores the records of finished files
+// in batches, and the syncer makes them durable.
+type downloadStage struct {
+	*runner
+	dir   *store.Dir // this machine's output folder, its names in the local database
+	namer *namer
+	acks  chan fileAck // to the acker
+	procs *procBoost   // one more P while a big body streams
+	dirty atomic.Bool  // a file was committed since the last sync
+}
+
+func newDownloadStage(r *runner, dir *store.Dir) *downloadStage {
+	s := &downloadStage{runner: r, dir: dir, acks: make(chan fileAck, ackQueue), procs: newProcBoost()}
+	s.namer = newNamer(dir, r.cfg.Name, r.warn)
+	return s
+}
+
+// run downloads the files of the download queue until ctx is cancelled.
+func (s *downloadStage) run(ctx context.Context) error {
+	stop := s.start(ctx)
+	defer stop()
+	return s.pool(ctx, QueueDownload, s.cfg.Workers, s.download, s.namer.reserveAhead)
+}
+
+// start starts what serves the workers: the syncer, the acker and the
+// namer's reserver. The returned func, called once the workers are done,
+// stops them in the reverse order: the records left are stored, then
+// synced.
+func (s *downloadStage) start(ctx context.Context) (stop func()) {
+	stopSync := s.syncer()
+	stopAcks := s.startAcker(ctx)
+	stopNames := s.namer.start(ctx)
+	return func() {
+		stopNames()
+		stopAcks()
+		stopSync()
+	}
+}
+
+// syncEvery is how often a download stage makes the files it committed
+// durable against a power cut (Dir.Sync); it syncs once more when it stops.
+const syncEvery = 250 * time.Millisecond
+
+// syncer syncs the output folder every syncEvery while files are being
+// committed. The returned func stops it and syncs what is left.
+func (s *downloadStage) syncer() (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	sync := func() {
+		if s.dirty.Swap(false) {
+			if err := s.dir.Sync(); err != nil {
+				fmt.Fprintf(s.log, "crawl: %s: %v\n", s.owner, err)
+			}
+		}
+	}
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(syncEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sync()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+		sync()
+	}
+}
+
 // fileDownload is one file being downloaded: its task, its name and, once
 // that is reserved, its part.
 type fileDownload struct {
-	s    *stage
+	s    *downloadStage
 	t    store.Task
 	ft   FileTask
 	nm   name        // reserved, or waiting for the response's type
@@ -40,7 +118,7 @@ type fileDownload struct {
 // template wants an {ext} that the URL lacks, the name is known only once
 // the response tells the type (Content-Type, else the first bytes); a
 // rerun finds it reserved, and its .part, by the URL.
-func (s *stage) download(ctx context.Context, t store.Task) {
+func (s *downloadStage) download(ctx context.Context, t store.Task) {
 	ft, early, err := s.namer.take(t)
 	if ctx.Err() != nil {
 		return // stopping: the task stays leased, and is taken back
@@ -79,7 +157,7 @@ func (s *stage) download(ctx context.Context, t store.Task) {
 // just now (fresh) or earlier. A file recorded and whole on disk (on Redis,
 // recorded by any worker) is done: the task is acknowledged as skipped.
 // stale: it is recorded, but not whole on disk (a power cut, or a hand).
-func (s *stage) recorded(ctx context.Context, t store.Task, rawURL string, fresh bool) (done, stale bool) {
+func (s *downloadStage) recorded(ctx context.Context, t store.Task, rawURL string, fresh bool) (done, stale bool) {
 	// A name reserved just now was never recorded here (on Redis the
 	// record may be another worker's).
 	if !s.cfg.Overwrite && (!fresh || s.cfg.IsRedis()) {
@@ -107,7 +185,7 @@ func (d *fileDownload) start(ctx context.Context, stale bool) bool {
 		// A file at our reserved path was renamed into place, whole and
 		// checked, by a run that died before recording it.
 		if size, sum, err := s.dir.HashFile(d.nm.path); err == nil {
-			s.record(ctx, d.t, store.File{URL: d.ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, Source: d.ft.Source}, EvSkip)
+			s.record(d.t, store.File{URL: d.ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, Source: d.ft.Source}, EvSkip)
 			return false
 		}
 	}
@@ -193,7 +271,7 @@ func (d *fileDownload) commit(ctx context.Context, ctype string, total int64) {
 		return
 	}
 	s.dirty.Store(true)
-	s.record(ctx, d.t, store.File{URL: d.ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, ContentType: ctype, Source: d.ft.Source}, EvFile)
+	s.record(d.t, store.File{URL: d.ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, ContentType: ctype, Source: d.ft.Source}, EvFile)
 }
 
 // openPart opens the part of the file under its reserved name, or creates
@@ -229,16 +307,10 @@ func (d *fileDownload) remove() {
 }
 
 // record acknowledges the task with the record of its file, which is in
-// place, and tells the supervisor: through the acker when it runs (the
-// worker goes on at once), else at once.
-func (s *stage) record(ctx context.Context, t store.Task, f store.File, kind string) {
-	if s.acks != nil {
-		s.acks <- fileAck{task: t, file: f, kind: kind}
-		return
-	}
-	if s.settle(ctx, "record "+f.URL, func(c context.Context) error { return s.db.AckFile(c, t.ID, f) }) {
-		s.ev.emit(Event{Kind: kind, URL: f.URL, Path: f.Path, Bytes: f.Bytes})
-	}
+// place, through the acker: the worker goes on at once, and the acker
+// tells the supervisor (an event of kind) once the record is stored.
+func (s *downloadStage) record(t store.Task, f store.File, kind string) {
+	s.acks <- fileAck{task: t, file: f, kind: kind}
 }
 
 // copyBody streams src into the part; a failed write (a full disk) is final.

@@ -27,7 +27,7 @@ type downloadEnv struct {
 	db     *store.DB
 	out    string
 	dir    *store.Dir // the stage's own, for looking at names
-	s      *stage
+	s      *downloadStage
 	events *eventLog
 	stop   func() // stores what is left to store; once
 }
@@ -61,24 +61,17 @@ func newDownloadEnv(t testing.TB, set func(*Config)) *downloadEnv {
 		t.Fatal(err)
 	}
 	events := &eventLog{}
-	s := &stage{
+	r := &runner{
 		cfg:    cfg,
 		db:     db,
-		dir:    store.NewDir(out, db),
 		client: client,
 		ev:     newEmitter(events),
 		log:    testLog{t},
 		owner:  "download-test",
-		procs:  newProcBoost(),
 	}
-	stopAcks := s.startAcker(ctx)
-	s.namer = newNamer(s.dir, cfg.Name, func(err error) { t.Log(err) })
-	stopNames := s.namer.start(ctx)
+	s := newDownloadStage(r, store.NewDir(out, db))
 	e := &downloadEnv{t: t, ctx: ctx, db: db, out: out, dir: s.dir, s: s, events: events}
-	e.stop = sync.OnceFunc(func() {
-		stopNames()
-		stopAcks()
-	})
+	e.stop = sync.OnceFunc(s.start(ctx))
 	t.Cleanup(func() {
 		e.stop()
 		cancel()
