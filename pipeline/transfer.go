@@ -77,6 +77,8 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 	defer first.close()
 	ctype, total, err := d.transferFor(first).fetch(ctx, first)
 	if errors.Is(err, errChanged) {
+		// The part holds bytes of another version: the next try starts
+		// over.
 		if rerr := d.part.Reset(); rerr != nil {
 			return "", 0, errFinal{rerr}
 		}
