@@ -115,20 +115,3 @@ func TestTransfers(t *testing.T) {
 		t.Errorf("stale transfer kept: %+v", f)
 	}
 }
-
-func TestPieceSize(t *testing.T) {
-	for _, c := range []struct {
-		total int64
-		n     int
-		want  int64
-	}{
-		{1 << 30, 8, 16 << 20},    // 64 pieces
-		{64 << 20, 4, 4 << 20},    // never under minSegment
-		{100 << 30, 8, 100 << 20}, // at most store.MaxSegments pieces
-		{8 << 30, 2, 64 << 20},    // maxPiece
-	} {
-		if got := pieceSize(c.total, c.n); got != c.want {
-			t.Errorf("pieceSize(%d, %d) = %d, want %d", c.total, c.n, got, c.want)
-		}
-	}
-}

@@ -115,10 +115,11 @@ func (mr meteredReader) Read(b []byte) (int, error) {
 // events: the bytes each holds, its size when known, and how fast it
 // grows. The zero value is ready to use; it is not safe for concurrent use.
 type Transfers struct {
-	m map[string]*transfer
+	m map[string]*fileProgress
 }
 
-type transfer struct {
+// fileProgress is what Transfers knows of one file in progress.
+type fileProgress struct {
 	done, total int64
 	seen        time.Time // the last event
 	rate        float64   // bytes per second, smoothed
@@ -134,11 +135,11 @@ func (ts *Transfers) Track(ev Event, now time.Time) {
 	switch ev.Kind {
 	case EvBytes:
 		if ts.m == nil {
-			ts.m = map[string]*transfer{}
+			ts.m = map[string]*fileProgress{}
 		}
 		t := ts.m[ev.URL]
 		if t == nil {
-			ts.m[ev.URL] = &transfer{done: ev.Bytes, total: ev.Total, seen: now}
+			ts.m[ev.URL] = &fileProgress{done: ev.Bytes, total: ev.Total, seen: now}
 			return
 		}
 		if dt := now.Sub(t.seen).Seconds(); dt > 0 && ev.Bytes >= t.done {

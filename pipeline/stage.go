@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"crawl/fetcher"
-	"crawl/parser"
 	"crawl/store"
 )
 
@@ -22,34 +21,19 @@ import (
 // its own binary as a stage process: BINARY StageCommand STAGE STATEDIR.
 const StageCommand = "__stage"
 
-const (
-	pageLimit = 32 << 20 // cap on an HTML page held in memory
-)
-
-// stage is what one stage process holds.
-type stage struct {
+// runner is what every stage process runs on: the crawl's config and
+// queues, the HTTP client, the events it tells its supervisor and its log,
+// and the pool of workers that lease its tasks and settle them. Each stage
+// (listStage, parseStage, downloadStage) is a runner and what that stage
+// alone needs.
+type runner struct {
 	cfg    *Config
-	cp     *compiled
-	db     Backend    // queues and records: the local database, or a server's
-	dir    *store.Dir // this machine's output folder, its names in the local database
+	db     Backend // queues and records: the local database, or Redis
 	client *fetcher.Client
 	ev     *emitter
 	log    io.Writer
 	owner  string
-	dirty  atomic.Bool // a file was committed since the last sync
-
-	ahead sync.Map     // task ID → reservedAhead: names reserved at lease
-	acks  chan fileAck // to the acker, when it runs (download stage)
-	names chan nameReq // to the reserver, when it runs (download stage)
-	// lastExt is the extension the last response gave a name that waited
-	// for it (a string): the guess for the next ones.
-	lastExt atomic.Value
-	procs   *procBoost // download stage: one more P while a big body streams
 }
-
-// syncEvery is how often a download stage makes the files it committed
-// durable against a power cut (Dir.Sync); it syncs once more when it stops.
-const syncEvery = 250 * time.Millisecond
 
 // RunStage runs one stage (list, parse or download) of the crawl whose state
 // is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr.
@@ -87,32 +71,23 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		return err
 	}
 	defer client.Close()
-	s := &stage{
+	r := &runner{
 		cfg:    cfg,
-		cp:     cp,
 		db:     db,
-		dir:    store.NewDir(cfg.Out, local),
 		client: client,
 		ev:     newEmitter(stdout),
 		log:    stderr,
 		owner:  ownerName(name, os.Getpid()),
 	}
-	go s.heartbeat(ctx)
-	s.ev.emit(Event{Kind: EvStarted, Info: s.owner})
+	go r.heartbeat(ctx)
+	r.ev.emit(Event{Kind: EvStarted, Info: r.owner})
 	switch name {
 	case QueueList:
-		return s.pool(ctx, QueueList, min(cfg.Workers, 4), s.listPage, nil)
+		return (&listStage{pageStage{r, cp}}).run(ctx)
 	case QueueParse:
-		return s.pool(ctx, QueueParse, cfg.Workers, s.detailPage, nil)
+		return (&parseStage{pageStage{r, cp}}).run(ctx)
 	case QueueDownload:
-		s.procs = newProcBoost()
-		stopSync := s.syncer()
-		defer stopSync()
-		stopAcks := s.startAcker(ctx)
-		defer stopAcks() // before the last sync
-		stopNames := s.startReserver(ctx)
-		defer stopNames()
-		return s.pool(ctx, QueueDownload, cfg.Workers, s.download, s.reserveAhead)
+		return newDownloadStage(r, store.NewDir(cfg.Out, local)).run(ctx)
 	}
 	return fmt.Errorf("unknown stage %q", name)
 }
@@ -144,39 +119,8 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Cli
 	})
 }
 
-// syncer syncs the output folder every syncEvery while files are being
-// committed. The returned func stops it and syncs what is left.
-func (s *stage) syncer() (stop func()) {
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	sync := func() {
-		if s.dirty.Swap(false) {
-			if err := s.dir.Sync(); err != nil {
-				fmt.Fprintf(s.log, "crawl: %s: %v\n", s.owner, err)
-			}
-		}
-	}
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(syncEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sync()
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-exited
-		sync()
-	}
-}
-
-func (s *stage) heartbeat(ctx context.Context) {
+// heartbeat extends the leases of this stage process until ctx is done.
+func (s *runner) heartbeat(ctx context.Context) {
 	t := time.NewTicker(s.db.Timing().Heartbeat)
 	defer t.Stop()
 	for {
@@ -204,7 +148,7 @@ const idlePeek = 16 * time.Millisecond
 // batch before its tasks are handled. A handler that returns without
 // acknowledging its task (because ctx was cancelled) leaves it leased: the
 // next run, or the supervisor after this process dies, gives it back.
-func (s *stage) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
+func (s *runner) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
 	prepare func(context.Context, []store.Task)) error {
 	ahead := max(2*n, 1)
 	limit := int64(n + ahead) // tasks held: running or waiting
@@ -298,12 +242,12 @@ func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // ack acknowledges task t together with the next tasks it found; it
 // reports whether that was stored.
-func (s *stage) ack(ctx context.Context, t store.Task, next ...store.Task) bool {
+func (s *runner) ack(ctx context.Context, t store.Task, next ...store.Task) bool {
 	return s.settle(ctx, fmt.Sprintf("ack task %d", t.ID), func(c context.Context) error { return s.db.Ack(c, t.ID, next...) })
 }
 
 // fail records that url failed for good, and why, and tells the supervisor.
-func (s *stage) fail(ctx context.Context, t store.Task, url, source string, reason error) {
+func (s *runner) fail(ctx context.Context, t store.Task, url, source string, reason error) {
 	msg := reason.Error()
 	if s.settle(ctx, "record failure of "+url, func(c context.Context) error { return s.db.Fail(c, t.ID, url, msg, source) }) {
 		s.ev.emit(Event{Kind: EvFail, URL: url, Reason: msg})
@@ -323,7 +267,7 @@ const (
 // instead of waiting forever for a task that was never settled. It gives up
 // when ctx is done (the task stays leased, and is taken back) or when the
 // task is gone, and reports whether the outcome was stored.
-func (s *stage) settle(ctx context.Context, what string, write func(context.Context) error) bool {
+func (s *runner) settle(ctx context.Context, what string, write func(context.Context) error) bool {
 	wait := settleFirstWait
 	for try := 0; ; try++ {
 		c, cancel := settleCtx(ctx)
@@ -351,114 +295,7 @@ func (s *stage) settle(ctx context.Context, what string, write func(context.Cont
 	}
 }
 
-// readPage fetches and parses one HTML page.
-func (s *stage) readPage(ctx context.Context, rawURL string) (*parser.Document, error) {
-	page, err := s.client.GetPage(ctx, rawURL, pageLimit)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", rawURL, err)
-	}
-	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
-	if s.cfg.Verbose {
-		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())
-	}
-	return doc, nil
-}
-
-// title is the {title} of a page: from --title, else its <title>.
-func (s *stage) title(doc *parser.Document) string {
-	if s.cp.title != nil {
-		if t := s.cp.title.Text(doc); t != "" {
-			return t
-		}
-	}
-	return doc.Title()
-}
-
-// images turns the image selector's matches on doc into download tasks,
-// numbered from n0+1.
-func (s *stage) images(doc *parser.Document, source string, page int, title string, n0 int) []store.Task {
-	var out []store.Task
-	seen := map[string]bool{}
-	for _, u := range s.cp.images.URLs(doc) {
-		u = s.cfg.imageURL(s.cp, u)
-		if seen[u] {
-			continue
-		}
-		seen[u] = true
-		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: n0 + len(out) + 1, Title: title, Checked: true}))
-	}
-	return out
-}
-
-// listPage reads one listing page: its detail links go to the parse queue
-// (or, without --links, its images to the download queue).
-func (s *stage) listPage(ctx context.Context, t store.Task) {
-	pt, err := decodeTask[PageTask](t)
-	if err != nil {
-		s.fail(ctx, t, "", "", err)
-		return
-	}
-	doc, err := s.readPage(ctx, pt.URL)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		var se *fetcher.StatusError
-		if pt.Open && errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone) {
-			s.ack(ctx, t) // the end of an open-ended walk
-			return
-		}
-		s.fail(ctx, t, pt.URL, "", fmt.Errorf("listing page %d: %w", pt.Page, err))
-		return
-	}
-	var next []store.Task
-	if s.cp.links != nil {
-		for _, link := range s.cp.links.URLs(doc) {
-			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
-		}
-	} else {
-		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0)
-	}
-	if pt.Open && len(next) > 0 {
-		n := pt.Page + 1
-		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true}))
-	}
-	s.ack(ctx, t, next...)
-}
-
-// detailPage reads one detail page and queues its images.
-func (s *stage) detailPage(ctx context.Context, t store.Task) {
-	pt, err := decodeTask[PageTask](t)
-	if err != nil {
-		s.fail(ctx, t, "", "", err)
-		return
-	}
-	doc, err := s.readPage(ctx, pt.URL)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		s.fail(ctx, t, pt.URL, "", fmt.Errorf("detail page: %w", err))
-		return
-	}
-	title := pt.Title
-	if title == "" {
-		title = s.title(doc)
-	}
-	next := s.images(doc, pt.URL, pt.Page, title, pt.N)
-	if s.cp.next != nil {
-		// The gallery goes on on another page. The parse queue's seen set
-		// (a URL is put once per run) stops a cycle.
-		for _, u := range s.cp.next.URLs(doc) {
-			if u != pt.URL {
-				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next)}))
-				break
-			}
-		}
-	}
-	s.ack(ctx, t, next...)
+// warn logs err, which does not stop the work at hand.
+func (s *runner) warn(err error) {
+	fmt.Fprintf(s.log, "crawl: %s: %v\n", s.owner, err)
 }

@@ -1,0 +1,268 @@
+package pipeline
+
+import (
+	"context"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"crawl/store"
+)
+
+// A namer makes every decision about the name of a file the download stage
+// fetches. Most names follow from the --name template and the task alone:
+// they are reserved as the tasks are leased, a batch in one transaction
+// (reserveAhead). A template that wants an {ext} the URL lacks waits for
+// the response's type (its Content-Type, else its first bytes); such a
+// name too is reserved at lease, on the guess that the file is of the type
+// the last one was, and the response confirms the guess or it is given
+// back (reserveLate). A name an earlier run reserved for the URL, or kept
+// for it when it failed before its type was known (keep), is found again
+// by the URL.
+type namer struct {
+	dir  *store.Dir
+	tmpl string      // --name
+	warn func(error) // logs what goes wrong without stopping a download
+
+	ahead sync.Map // task ID → leasedName: the names reserved at lease
+	// lastExt is the extension the last name that waited for the response
+	// got (a string): the guess for the next ones.
+	lastExt atomic.Value
+	late    chan nameReq // to the reserver, once started
+}
+
+// name is the namer's answer for one file: its path now, or a wait for
+// the response's type, with a name reserved on a guess of it or with the
+// name an earlier run kept for the URL.
+type name struct {
+	path string // the reserved path; "" while the name waits
+	// fresh: path was reserved just now, and nothing is on disk under it,
+	// nor its part.
+	fresh bool
+	// guess, while the name waits, is the extension path was reserved
+	// with: the response confirms it, or path is given back.
+	guess string
+	// kept is the name keep kept for the URL, with store.ExtMark where the
+	// extension goes: the name once the extension is known.
+	kept string
+	// ahead: reserved at lease, the answer is complete (see namer.name).
+	ahead bool
+}
+
+// waits reports whether the name is known only once the response tells
+// the file's type.
+func (n name) waits() bool { return n.path == "" || n.guess != "" }
+
+// leasedName is a leased file task whose name reserveAhead reserved.
+type leasedName struct {
+	ft   FileTask
+	name name
+}
+
+func newNamer(dir *store.Dir, tmpl string, warn func(error)) *namer {
+	return &namer{dir: dir, tmpl: tmpl, warn: warn}
+}
+
+// reserveAhead reserves, in one transaction, the names of the leased file
+// tasks: those that the URL and the task alone name, and those that wait
+// for the response's type, on a guess of it (a name an earlier run
+// reserved or kept for the URL comes first). take hands them out. A task
+// left out is named as it starts (name), and so is each of a batch that
+// could not be reserved together.
+func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
+	if len(tasks) < 2 {
+		return
+	}
+	var wants []store.NameWant
+	var picked []leasedName
+	var ids []int64
+	guess, _ := n.lastExt.Load().(string)
+	for _, t := range tasks {
+		ft, err := decodeTask[FileTask](t)
+		if err != nil || !downloadable(ft.URL) {
+			continue
+		}
+		l := leasedName{ft: ft, name: name{ahead: true}}
+		w := store.NameWant{URL: ft.URL, Want: expandName(n.tmpl, ft)}
+		if needsExt(n.tmpl, ft) {
+			if guess == "" {
+				continue
+			}
+			l.name.guess = guess
+			w.Want, w.OrKept = expandNameExt(n.tmpl, ft, guess), true
+		}
+		wants = append(wants, w)
+		picked = append(picked, l)
+		ids = append(ids, t.ID)
+	}
+	if len(wants) < 2 {
+		return
+	}
+	res, err := n.dir.ReserveMany(ctx, wants)
+	if err != nil {
+		return
+	}
+	for i, r := range res {
+		l := &picked[i]
+		l.name.path, l.name.fresh = r.Path, r.Fresh
+		if wants[i].OrKept && !r.Fresh {
+			// Reserved or kept before: no guess was made.
+			l.name.guess, l.name.kept = "", r.Kept
+		}
+		n.ahead.Store(ids[i], *l)
+	}
+}
+
+// take returns the file task t carries and, if reserveAhead reserved its
+// name, that name; else the zero name, which name fills in.
+func (n *namer) take(t store.Task) (FileTask, name, error) {
+	if v, ok := n.ahead.LoadAndDelete(t.ID); ok {
+		l := v.(leasedName)
+		return l.ft, l.name, nil
+	}
+	ft, err := decodeTask[FileTask](t)
+	return ft, name{}, err
+}
+
+// name answers where the file of ft goes, given what take returned: the
+// name reserved at lease; else, for a name that waits for the response's
+// type, the name an earlier run reserved or kept for the URL, if any; else
+// the name the template gives, reserved now.
+func (n *namer) name(ctx context.Context, ft FileTask, early name) (name, error) {
+	if early.ahead {
+		return early, nil
+	}
+	if needsExt(n.tmpl, ft) {
+		path, ok, kept, err := n.dir.Reserved(ctx, ft.URL)
+		if err != nil || !ok {
+			return name{kept: kept}, err
+		}
+		return name{path: path}, nil
+	}
+	path, err := n.dir.Reserve(ctx, ft.URL, expandName(n.tmpl, ft))
+	return name{path: path}, err
+}
+
+// reserveLate names the file of ft whose name nm waited, now that its
+// response tells its extension, ext ("" if it tells none), which is the
+// guess for the names reserved ahead from now on. A guess that ext
+// confirms is the name; a wrong one is given back, and the name the
+// template (or the kept name) gives with ext is reserved. On an error the
+// name still waits, its guess given back.
+func (n *namer) reserveLate(ctx context.Context, ft FileTask, nm name, ext string) (name, error) {
+	if ext != "" {
+		n.lastExt.Store(ext)
+	}
+	if nm.guess != "" && nm.guess == ext {
+		nm.guess = ""
+		return nm, nil
+	}
+	nm = n.unguess(ctx, ft, nm)
+	want := expandNameExt(n.tmpl, ft, ext)
+	if nm.kept != "" {
+		want = fillExt(nm.kept, ext)
+	}
+	r, err := n.reserve(ctx, ft.URL, want)
+	if err != nil {
+		return nm, err
+	}
+	nm.path, nm.fresh = r.Path, r.Fresh
+	return nm, nil
+}
+
+// unguess gives back the name nm reserved on a guess of the extension, if
+// it holds one (the response proved it wrong, or never came), and returns
+// the name without it.
+func (n *namer) unguess(ctx context.Context, ft FileTask, nm name) name {
+	if nm.guess == "" {
+		return nm
+	}
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	if err := n.dir.Unreserve(c, ft.URL, nm.path); err != nil {
+		n.warn(err)
+	}
+	return name{kept: nm.kept}
+}
+
+// keep remembers, for the URL of ft, which failed before its name was
+// reserved, the name it was to get: tried again from failed.csv, which
+// does not carry it, it gets the same. A name the URL alone gives, or one
+// already kept, needs nothing.
+func (n *namer) keep(ctx context.Context, ft FileTask, nm name) {
+	if nm.kept != "" {
+		return
+	}
+	want := expandNameExt(n.tmpl, ft, store.ExtMark)
+	if want == expandNameExt(n.tmpl, FileTask{URL: ft.URL}, store.ExtMark) {
+		return // the URL alone gives it
+	}
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	if err := n.dir.KeepName(c, ft.URL, want); err != nil {
+		n.warn(err)
+	}
+}
+
+// nameReq asks the reserver for a name.
+type nameReq struct {
+	want store.NameWant
+	done chan nameRes
+}
+
+type nameRes struct {
+	r   store.Reservation
+	err error
+}
+
+// start starts the reserver: the goroutine that reserves the names that
+// waited for the response (see reserve), those that several downloads ask
+// for at once together, in one transaction. The returned func stops it.
+func (n *namer) start(ctx context.Context) (stop func()) {
+	in := make(chan nameReq)
+	exited := make(chan struct{})
+	n.late = in
+	go func() {
+		defer close(exited)
+		batches(in, ackBatch, 0, func(batch []nameReq) {
+			wants := make([]store.NameWant, len(batch))
+			for i, r := range batch {
+				wants[i] = r.want
+			}
+			res, err := n.dir.ReserveMany(ctx, wants)
+			for i, r := range batch {
+				if err == nil {
+					r.done <- nameRes{r: res[i]}
+					continue
+				}
+				// One of them could not be reserved: each on its own, to
+				// tell which.
+				path, err := n.dir.Reserve(ctx, r.want.URL, r.want.Want)
+				r.done <- nameRes{r: store.Reservation{Path: path}, err: err}
+			}
+		})
+	}()
+	return func() {
+		close(in)
+		<-exited
+	}
+}
+
+// reserve reserves want for rawURL through the reserver.
+func (n *namer) reserve(ctx context.Context, rawURL, want string) (store.Reservation, error) {
+	req := nameReq{want: store.NameWant{URL: rawURL, Want: want}, done: make(chan nameRes, 1)}
+	select {
+	case n.late <- req:
+	case <-ctx.Done():
+		return store.Reservation{}, ctx.Err()
+	}
+	res := <-req.done
+	return res.r, res.err
+}
+
+// downloadable reports whether raw is an http or https URL with a host:
+// one the download stage can fetch.
+func downloadable(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}

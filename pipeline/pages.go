@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"crawl/fetcher"
+	"crawl/parser"
+	"crawl/store"
+)
+
+const pageLimit = 32 << 20 // cap on an HTML page held in memory
+
+// pageStage is what the list and parse stages share: reading HTML pages,
+// and the compiled selectors that pick links and images off them.
+type pageStage struct {
+	*runner
+	cp *compiled
+}
+
+// listStage reads listing pages: their detail links go to the parse
+// queue, or, without --links, their images to the download queue.
+type listStage struct{ pageStage }
+
+// run reads the listing pages of the list queue until ctx is cancelled.
+func (s *listStage) run(ctx context.Context) error {
+	return s.pool(ctx, QueueList, min(s.cfg.Workers, 4), s.listPage, nil)
+}
+
+// parseStage reads detail pages: their images go to the download queue.
+type parseStage struct{ pageStage }
+
+// run reads the detail pages of the parse queue until ctx is cancelled.
+func (s *parseStage) run(ctx context.Context) error {
+	return s.pool(ctx, QueueParse, s.cfg.Workers, s.detailPage, nil)
+}
+
+// readPage fetches and parses one HTML page.
+func (s *pageStage) readPage(ctx context.Context, rawURL string) (*parser.Document, error) {
+	page, err := s.client.GetPage(ctx, rawURL, pageLimit)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", rawURL, err)
+	}
+	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
+	if s.cfg.Verbose {
+		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())
+	}
+	return doc, nil
+}
+
+// title is the {title} of a page: from --title, else its <title>.
+func (s *pageStage) title(doc *parser.Document) string {
+	if s.cp.title != nil {
+		if t := s.cp.title.Text(doc); t != "" {
+			return t
+		}
+	}
+	return doc.Title()
+}
+
+// images turns the image selector's matches on doc into download tasks,
+// numbered from n0+1.
+func (s *pageStage) images(doc *parser.Document, source string, page int, title string, n0 int) []store.Task {
+	var out []store.Task
+	seen := map[string]bool{}
+	for _, u := range s.cp.images.URLs(doc) {
+		u = s.cfg.imageURL(s.cp, u)
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: n0 + len(out) + 1, Title: title, Checked: true}))
+	}
+	return out
+}
+
+// listPage reads one listing page: its detail links go to the parse queue
+// (or, without --links, its images to the download queue).
+func (s *listStage) listPage(ctx context.Context, t store.Task) {
+	pt, err := decodeTask[PageTask](t)
+	if err != nil {
+		s.fail(ctx, t, "", "", err)
+		return
+	}
+	doc, err := s.readPage(ctx, pt.URL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		var se *fetcher.StatusError
+		if pt.Open && errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone) {
+			s.ack(ctx, t) // the end of an open-ended walk
+			return
+		}
+		s.fail(ctx, t, pt.URL, "", fmt.Errorf("listing page %d: %w", pt.Page, err))
+		return
+	}
+	var next []store.Task
+	if s.cp.links != nil {
+		for _, link := range s.cp.links.URLs(doc) {
+			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
+		}
+	} else {
+		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0)
+	}
+	if pt.Open && len(next) > 0 {
+		n := pt.Page + 1
+		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true}))
+	}
+	s.ack(ctx, t, next...)
+}
+
+// detailPage reads one detail page and queues its images.
+func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
+	pt, err := decodeTask[PageTask](t)
+	if err != nil {
+		s.fail(ctx, t, "", "", err)
+		return
+	}
+	doc, err := s.readPage(ctx, pt.URL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		s.fail(ctx, t, pt.URL, "", fmt.Errorf("detail page: %w", err))
+		return
+	}
+	title := pt.Title
+	if title == "" {
+		title = s.title(doc)
+	}
+	next := s.images(doc, pt.URL, pt.Page, title, pt.N)
+	if s.cp.next != nil {
+		// The gallery goes on on another page. The parse queue's seen set
+		// (a URL is put once per run) stops a cycle.
+		for _, u := range s.cp.next.URLs(doc) {
+			if u != pt.URL {
+				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next)}))
+				break
+			}
+		}
+	}
+	s.ack(ctx, t, next...)
+}

@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"crawl/store"
+)
+
+// TestPool: the pool hands each leased task to one worker, never more than
+// n at once, shows each leased batch to prepare before its tasks run, and
+// returns once ctx is cancelled, the tasks done acknowledged.
+func TestPool(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const tasks, n = 60, 3
+	var put []store.Task
+	for i := range tasks {
+		put = append(put, fileTask(FileTask{URL: fmt.Sprintf("http://h/%d.jpg", i)}))
+	}
+	if _, err := db.Put(ctx, put...); err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{cfg: &Config{}, db: db, ev: newEmitter(&eventLog{}), log: testLog{t}, owner: "pool-test"}
+
+	var mu sync.Mutex
+	prepared := map[int64]bool{}
+	handled := map[int64]int{}
+	var running, peak atomic.Int32
+	prepare := func(_ context.Context, batch []store.Task) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, t := range batch {
+			prepared[t.ID] = true
+		}
+	}
+	handle := func(ctx context.Context, task store.Task) {
+		now := running.Add(1)
+		defer running.Add(-1)
+		for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+		}
+		mu.Lock()
+		if !prepared[task.ID] {
+			t.Errorf("task %d handled before prepare saw it", task.ID)
+		}
+		handled[task.ID]++
+		done := len(handled) == tasks
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		r.ack(ctx, task)
+		if done {
+			cancel()
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- r.pool(ctx, QueueDownload, n, handle, prepare) }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pool did not return")
+	}
+	for id, k := range handled {
+		if k != 1 {
+			t.Errorf("task %d handled %d times", id, k)
+		}
+	}
+	if len(handled) != tasks {
+		t.Errorf("%d tasks handled of %d", len(handled), tasks)
+	}
+	if p := peak.Load(); p > n {
+		t.Errorf("%d tasks ran at once, want at most %d", p, n)
+	}
+	c, err := db.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c[QueueDownload].Done != tasks {
+		t.Errorf("%d tasks acknowledged, want %d", c[QueueDownload].Done, tasks)
+	}
+}

@@ -1,0 +1,200 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"crawl/fetcher"
+	"crawl/store"
+)
+
+// The first request of a try, which every transfer starts from: it asks
+// for the file from where the part ends, checks the answer, reads its
+// first bytes and names the file after them if its name waited.
+
+// ask makes the try's first request and opens its answer (see answer): the
+// answer checked against the part and the task, its first bytes read, a
+// name that waited for them reserved and its part opened, and the part
+// given the answer's validator. The caller closes the answer.
+func (d *fileDownload) ask(ctx context.Context) (*answer, error) {
+	resp, err := d.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &answer{resp: resp, ctype: resp.Header.Get("Content-Type"), body: resp.Body}
+	if err := d.open(ctx, a); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// request asks for the file: from where the part ends when it holds bytes
+// of a version the server can check (If-Range), else from its start; with
+// --split, as a range, whose answer tells whether the server can serve the
+// file in pieces. A range answered 416 (the part may hold the whole file
+// already, a run having died before the rename, or the file shrank) starts
+// over with a request for the whole file.
+func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
+	var opts []fetcher.GetOption
+	switch {
+	case d.part != nil && d.part.Size() > 0:
+		if v := d.part.Validator(); v != "" {
+			opts = append(opts, fetcher.WithRange(d.part.Size(), v))
+		} else if err := d.part.Reset(); err != nil {
+			return nil, errFinal{err}
+		}
+	case d.s.cfg.Split > 1:
+		opts = append(opts, fetcher.WithRange(0, ""))
+	}
+	resp, err := d.s.client.Get(ctx, d.ft.URL, opts...)
+	var se *fetcher.StatusError
+	if len(opts) > 0 && errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		if d.part != nil {
+			if err := d.part.Reset(); err != nil {
+				return nil, errFinal{err}
+			}
+		}
+		resp, err = d.s.client.Get(ctx, d.ft.URL)
+	}
+	if err != nil {
+		return nil, errFinal{err} // the fetcher has already retried the request
+	}
+	return resp, nil
+}
+
+// open makes the answer ready for a transfer: checked, its first bytes
+// read, the file named after them if its name waited, the part given the
+// answer's validator, and the meter set to where the file stands.
+func (d *fileDownload) open(ctx context.Context, a *answer) error {
+	if err := d.check(a); err != nil {
+		return err
+	}
+	if limit := d.s.cfg.MaxSize; limit > 0 {
+		a.body = io.LimitReader(a.body, limit-a.resp.Offset+1)
+	}
+	a.buf = bufPool.Get().(*[]byte)
+	if err := d.readHead(a); err != nil {
+		return err
+	}
+	if d.part == nil {
+		if err := d.nameAfter(ctx, a); err != nil {
+			return err
+		}
+	}
+	if err := d.part.SetValidator(a.resp.Validator()); err != nil {
+		return errFinal{err}
+	}
+	d.m.set(a.resp.Offset, a.resp.Total)
+	return nil
+}
+
+// check checks the answer against the part and the task. An answer that
+// does not start where the part ends (the server ignored the range)
+// starts the part over; one that does not start at byte 0 then fails. An
+// HTML page where an image was wanted, and a file over --max-size, are
+// final.
+func (d *fileDownload) check(a *answer) error {
+	resp := a.resp
+	if d.part != nil && resp.Offset != d.part.Size() {
+		if err := d.part.Reset(); err != nil {
+			return errFinal{err}
+		}
+	}
+	if resp.Offset != 0 && (d.part == nil || resp.Offset != d.part.Size()) {
+		return fmt.Errorf("server answered range from byte %d, wanted 0", resp.Offset)
+	}
+	if d.ft.Checked && isHTML(a.ctype) {
+		return errFinal{fmt.Errorf("got an HTML page (%s), not a file", a.ctype)}
+	}
+	if d.s.cfg.MaxSize > 0 && resp.Total > d.s.cfg.MaxSize {
+		return errFinal{fmt.Errorf("%w (%d bytes)", errTooBig, resp.Total)}
+	}
+	return nil
+}
+
+// isHTML reports whether a Content-Type is that of an HTML page.
+func isHTML(ctype string) bool {
+	mt, _, err := mime.ParseMediaType(ctype)
+	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
+}
+
+// readHead reads the first bytes of a body that starts the file, when they
+// are needed: an error page served as image/jpeg is not an image (final),
+// and a name may wait for them to get its extension.
+func (d *fileDownload) readHead(a *answer) error {
+	if a.resp.Offset != 0 || (!d.ft.Checked && d.part != nil) {
+		return nil
+	}
+	buf := *a.buf
+	n, err := io.ReadFull(a.body, buf[:512])
+	a.head = buf[:n:n]
+	if d.ft.Checked && n > 0 && strings.HasPrefix(http.DetectContentType(a.head), "text/html") {
+		return errFinal{errors.New("got an HTML page, not a file")}
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		a.headErr = fmt.Errorf("read %s: %w", d.ft.URL, err)
+	}
+	return nil
+}
+
+// nameAfter reserves the name that waited for the answer's type, and opens
+// its part, empty.
+func (d *fileDownload) nameAfter(ctx context.Context, a *answer) error {
+	nm, err := d.s.namer.reserveLate(ctx, d.ft, d.nm, store.Extension(a.ctype, a.head))
+	d.nm = nm
+	if err != nil {
+		return errFinal{fmt.Errorf("reserve name: %w", err)}
+	}
+	if err := d.openPart(ctx); err != nil {
+		return errFinal{err}
+	}
+	if d.part.Size() != 0 || d.part.Segments() != nil {
+		// Not ours to resume from the first byte: start clean.
+		if err := d.part.Reset(); err != nil {
+			return errFinal{err}
+		}
+	}
+	return nil
+}
+
+// stream brings a file in one stream: the body of the try's first answer,
+// appended to the part from where it ends.
+type stream struct{ d *fileDownload }
+
+func (st stream) fetch(ctx context.Context, first *answer) (string, int64, error) {
+	d, resp := st.d, first.resp
+	if err := d.part.Expect(resp.Total); err != nil {
+		return "", 0, errFinal{err} // a full disk
+	}
+	w := d.m.writer(d.part)
+	if len(first.head) > 0 {
+		if _, err := w.Write(first.head); err != nil {
+			return "", 0, errFinal{err} // names the part
+		}
+	}
+	if first.headErr != nil {
+		return "", 0, first.headErr
+	}
+	boosted := d.s.procs.big(resp.Total)
+	_, err := copyBody(w, first.body, *first.buf)
+	boosted()
+	if err != nil {
+		return "", 0, err
+	}
+	if limit := d.s.cfg.MaxSize; limit > 0 && d.part.Size() > limit {
+		return "", 0, errFinal{fmt.Errorf("%w (over %d bytes)", errTooBig, limit)}
+	}
+	if resp.Total >= 0 && d.part.Size() != resp.Total {
+		return "", 0, fmt.Errorf("body ended at %d of %d bytes: %w", d.part.Size(), resp.Total, io.ErrUnexpectedEOF)
+	}
+	if d.part.Size() == 0 {
+		return "", 0, errFinal{errors.New("empty body")}
+	}
+	return first.ctype, resp.Total, nil
+}
