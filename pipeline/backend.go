@@ -10,10 +10,6 @@ import (
 	"crawl/store"
 )
 
-// Backend is where a crawl's queues, seen set, file records and failures
-// live: store.Backend, whichever backend the crawl runs on.
-type Backend = store.Backend
-
 // DefaultJob names a distributed crawl after what it asks for and where
 // its files go, so the same command run again joins the same crawl.
 func (c *Config) DefaultJob() string {

@@ -11,7 +11,7 @@ import (
 
 // seed puts the run's first tasks: the listing pages, or the URLs to get.
 // in is cfg.CSV opened already, or nil; seed closes it.
-func seed(ctx context.Context, db Backend, cfg *Config, stdin io.Reader, in *input.CSVReader, stderr io.Writer) error {
+func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, in *input.CSVReader, stderr io.Writer) error {
 	if in != nil {
 		defer in.Close()
 	}

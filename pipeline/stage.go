@@ -28,7 +28,7 @@ const StageCommand = "__stage"
 // alone needs.
 type runner struct {
 	cfg    *Config
-	db     Backend // queues and records: the local database, or Redis
+	db     store.Backend // queues and records, on whichever backend the crawl runs
 	client *fetcher.Client
 	ev     *emitter
 	log    io.Writer

@@ -137,7 +137,7 @@ func openLocal(ctx context.Context, cfg *Config) (*store.DB, func(), error) {
 // In a crawl shared by several machines the coordinator (only == "") lists
 // every file with the worker holding it, and a worker (only, its name)
 // lists the files it holds.
-func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB, only string) error {
+func writeManifest(ctx context.Context, cfg *Config, db store.Backend, local *store.DB, only string) error {
 	dir := store.NewDir(cfg.Out, local)
 	all, err := db.Files(ctx)
 	if err != nil {
@@ -164,7 +164,7 @@ func writeManifest(ctx context.Context, cfg *Config, db Backend, local *store.DB
 // supervise starts a process for each stage, passes their events on as
 // progress, restarts any that dies, and stops them all when done says the
 // work is over or ctx is cancelled (res.Interrupted).
-func supervise(ctx context.Context, cfg *Config, opt Options, db Backend, stages []string, res *Result,
+func supervise(ctx context.Context, cfg *Config, opt Options, db store.Backend, stages []string, res *Result,
 	done func(context.Context, map[string]store.QueueCounts) (bool, error)) error {
 	procs, err := newChildren(opt.Exe, cfg.stateDir(), opt.Stderr, opt.Started, len(stages))
 	if err != nil {
@@ -244,7 +244,7 @@ const progressDraw = 100 * time.Millisecond
 
 // prepare decides whether this run resumes the last one or starts a new
 // generation, and takes back every lease of processes that are gone.
-func prepare(ctx context.Context, db Backend, cfg *Config) error {
+func prepare(ctx context.Context, db store.Backend, cfg *Config) error {
 	fp := cfg.Fingerprint()
 	prevFP, err := db.Meta(ctx, "fingerprint")
 	if err != nil {
