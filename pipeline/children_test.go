@@ -1,11 +1,9 @@
 package pipeline
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -20,25 +18,6 @@ func fakeStage(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// syncBuffer is a bytes.Buffer that the processes' stderr copier and the
-// test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // wait returns the next value of ch, failing t after a generous time.
@@ -62,7 +41,7 @@ echo 'not an event'
 echo '{"e":"file","u":"http://x/a.jpg","p":"a.jpg","b":3}'
 echo "stage $2 says bye" >&2
 exit 3`)
-	var stderr syncBuffer
+	var stderr eventLog
 	var pids []int
 	cs, err := newChildren(exe, t.TempDir(), &stderr, func(stage string, pid int) {
 		if stage != QueueDownload {
@@ -121,7 +100,7 @@ func TestChildrenStop(t *testing.T) {
 	exe := fakeStage(t, `trap 'echo "{\"e\":\"file\",\"u\":\"http://x/$2\"}"; exit 0' TERM
 echo '{"e":"started"}'
 while :; do sleep 0.05; done`)
-	cs, err := newChildren(exe, t.TempDir(), &syncBuffer{}, nil, 2)
+	cs, err := newChildren(exe, t.TempDir(), &eventLog{}, nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,7 +225,8 @@ func (e *downloadEnv) part(url, name string, held []byte, validator string) {
 	}
 }
 
-// eventLog keeps the events a stage emits; safe for concurrent use.
+// eventLog keeps what a stage writes (its events, or its log); safe for
+// concurrent use.
 type eventLog struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -235,6 +236,13 @@ func (l *eventLog) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(b)
+}
+
+// String returns what was written so far.
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // kinds lists the kinds of the events about url, in order.
