@@ -83,6 +83,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyProfile(cmd.Flags(), o.site, cmd.Flags().Changed("site")); err != nil {
 				return err
@@ -100,6 +101,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.SetVersionTemplate("{{.Version}}\n")
 	f := root.Flags()
 	f.StringVar(&o.site, "site", "crawl.yaml", "site profile (YAML) whose keys are the long flag names with _ for -")
 	f.StringVar(&o.pages, "pages", "", "listing pages to walk: 5, 1-5, 1,3,7-9 or open-ended 3-")
@@ -167,6 +169,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	root.AddCommand(get)
 	root.AddCommand(newDemo(stdin, stderr, code))
 	root.AddCommand(newWorker(stderr, code))
+	root.AddCommand(newVersion(stdout))
 	root.AddCommand(&cobra.Command{
 		Use:    pipeline.StageCommand + " STAGE STATEDIR",
 		Hidden: true,
