@@ -40,6 +40,15 @@ type Config struct {
 	// apart) for a crawl spread over several machines; Delay is then kept
 	// by the gate alone.
 	Gate HostGate
+
+	// Proxy is the proxy of every request, robots.txt included: an http://,
+	// https://, socks5:// or socks5h:// URL (see ParseProxy). When it is
+	// "", the environment names one (see EnvProxy), unless NoEnvProxy.
+	Proxy      string
+	NoEnvProxy bool
+	// Log, when set, is told once per host which proxy the host goes
+	// through (never a password), when a proxy is configured at all.
+	Log io.Writer
 }
 
 // HostGate is a per-host limit kept outside this process, such as on a
@@ -53,6 +62,7 @@ type HostGate interface {
 type Client struct {
 	cfg    Config
 	tr     *http.Transport
+	routes *proxyRoutes // nil: no proxy
 	hc     *http.Client
 	limits *hostLimiter
 	robots *robotsCache
@@ -92,7 +102,6 @@ func New(cfg Config) (*Client, error) {
 	idle := max(cfg.MaxConns, cfg.PerHost)
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          max(100, idle),
@@ -105,13 +114,21 @@ func New(cfg Config) (*Client, error) {
 		// wire, so no transparent gzip; GetPage asks for gzip itself.
 		DisableCompression: true,
 	}
+	routes, err := newProxyRoutes(cfg, tr, dialer)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		cfg:    cfg,
 		tr:     tr,
+		routes: routes,
 		limits: newHostLimiter(cfg.PerHost, localDelay(cfg), cfg.LockDir),
 		robots: newRobotsCache(),
 	}
 	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	if routes != nil {
+		c.hc.Transport = routes
+	}
 	return c, nil
 }
 
@@ -122,6 +139,9 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.tr.CloseIdleConnections()
+	if c.routes != nil {
+		c.routes.closeIdle()
+	}
 	return c.limits.close()
 }
 

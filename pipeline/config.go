@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"crawl/fetcher"
 	"crawl/parser"
 	"crawl/pipeline/input"
 )
@@ -80,6 +81,12 @@ type Config struct {
 	Overwrite    bool          `json:"overwrite,omitempty"`
 	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
 	Verbose      bool          `json:"verbose,omitempty"`
+
+	// Proxy is --proxy, for every request; "" reads the environment
+	// (HTTP_PROXY and the rest, in each process) unless NoEnvProxy
+	// (--proxy '').
+	Proxy      string `json:"proxy,omitempty"`
+	NoEnvProxy bool   `json:"no_env_proxy,omitempty"`
 }
 
 // UsageError is a problem with what the user asked for: exit code 2.
@@ -116,6 +123,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Split < 0 || c.Split > maxSplit {
 		return usagef("--split must be from 1 to %d, not %d", maxSplit, c.Split)
+	}
+	if err := c.checkProxy(); err != nil {
+		return err
 	}
 	if c.Name == "" {
 		c.Name = "{name}{ext}"
@@ -162,6 +172,23 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.compile(); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkProxy checks --proxy, or else the proxy variables of the
+// environment.
+func (c *Config) checkProxy() error {
+	if c.Proxy != "" {
+		if _, err := fetcher.ParseProxy(c.Proxy); err != nil {
+			return usagef("--proxy: %v", err)
+		}
+		return nil
+	}
+	if !c.NoEnvProxy {
+		if _, err := fetcher.ReadEnvProxy(os.Getenv); err != nil {
+			return usagef("proxy from the environment: %v", err)
+		}
 	}
 	return nil
 }

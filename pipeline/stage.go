@@ -66,7 +66,7 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		defer g.Close()
 		gate = g
 	}
-	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate)
+	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate, stderr)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,9 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	return fmt.Errorf("unknown stage %q", name)
 }
 
-func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Client, error) {
+// newClient returns the HTTP client of a stage process; with --verbose,
+// log hears which proxy each host goes through.
+func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, log io.Writer) (*fetcher.Client, error) {
 	h := http.Header{}
 	for _, line := range cfg.Headers {
 		name, value, _ := strings.Cut(line, ":")
@@ -116,7 +118,18 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Cli
 		IgnoreRobots: cfg.IgnoreRobots,
 		MaxConns:     cfg.Workers,
 		Gate:         gate,
+		Proxy:        cfg.Proxy,
+		NoEnvProxy:   cfg.NoEnvProxy,
+		Log:          verboseLog(cfg, log),
 	})
+}
+
+// verboseLog is log with --verbose, else nil.
+func verboseLog(cfg *Config, log io.Writer) io.Writer {
+	if !cfg.Verbose {
+		return nil
+	}
+	return log
 }
 
 // heartbeat extends the leases of this stage process until ctx is done.

@@ -9,14 +9,23 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-# The Redis backend's tests run against a real redis-server (Debian's).
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "test.sh: installing redis-server" >&2
+# The Redis backend's tests run against a real redis-server, the proxy
+# tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, all
+# Debian's. The packages may start system-wide servers; the tests start
+# their own, so those are stopped.
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
+command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
+if [ -n "$missing" ]; then
+  echo "test.sh: installing$missing" >&2
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-  # The package starts a system-wide server; the tests start their own.
-  $sudo systemctl stop redis-server >/dev/null 2>&1 || $sudo service redis-server stop >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  for service in $missing; do
+    $sudo systemctl stop "$service" >/dev/null 2>&1 || $sudo service "$service" stop >/dev/null 2>&1 || true
+  done
 fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))

@@ -35,6 +35,7 @@ type options struct {
 	maxSize  string
 	queue    string
 	job      string
+	proxy    proxyValue
 	quiet    bool
 	progress bool
 	csv      *input.CSVReader // --csv, opened before the run; the run closes it
@@ -97,6 +98,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				o.cfg.Pages = p
 			}
 			splitPerHost(cmd.Flags(), o)
+			proxyFlag(o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
@@ -157,6 +159,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				o.cfg.CSVHeader = in.Header()
 			}
 			splitPerHost(cmd.Flags(), o)
+			proxyFlag(o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
@@ -202,6 +205,7 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.cfg.UserAgent, "user-agent", "", "User-Agent header (default: a browser-like one)")
 	f.StringArrayVar(&o.cfg.Headers, "header", nil, "extra request header 'Name: value' (repeatable)")
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
+	f.Var(&o.proxy, "proxy", "proxy for every request: http://, https://, socks5:// or socks5h://HOST:PORT; '' ignores HTTP_PROXY, HTTPS_PROXY, ALL_PROXY")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
 	f.IntVar(&o.cfg.Split, "split", 1, "download each large file over N connections with Range when the server allows it")
@@ -220,6 +224,31 @@ func splitPerHost(f *pflag.FlagSet, o *options) {
 	if o.cfg.Split > o.cfg.PerHost && !ph.Changed && ph.Value.String() == ph.DefValue {
 		o.cfg.PerHost = o.cfg.Split
 	}
+}
+
+// proxyValue is the value of --proxy; it knows whether it was given (on
+// the command line or in the profile), since ” then means no proxy at
+// all, not the environment's.
+type proxyValue struct {
+	url string
+	set bool
+}
+
+func (p *proxyValue) String() string { return p.url }
+func (p *proxyValue) Type() string   { return "URL" }
+func (p *proxyValue) Set(s string) error {
+	p.url, p.set = s, true
+	return nil
+}
+
+// proxyFlag sets the proxy of the run from --proxy: a URL, or ” for none
+// at all; without it the environment decides.
+func proxyFlag(o *options) {
+	if !o.proxy.set {
+		return
+	}
+	o.cfg.Proxy = strings.TrimSpace(o.proxy.url)
+	o.cfg.NoEnvProxy = o.cfg.Proxy == ""
 }
 
 // execute validates the configuration, runs the pipeline and reports.
