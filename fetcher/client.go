@@ -46,6 +46,9 @@ type Config struct {
 	// "", the environment names one (see EnvProxy), unless NoEnvProxy.
 	Proxy      string
 	NoEnvProxy bool
+	// RateLimit is the most bytes per second that all the response bodies
+	// of this client together are read at; 0 is no limit.
+	RateLimit int64
 	// Log, when set, is told once per host which proxy the host goes
 	// through (never a password), when a proxy is configured at all.
 	Log io.Writer
@@ -63,6 +66,7 @@ type Client struct {
 	cfg    Config
 	tr     *http.Transport
 	routes *proxyRoutes // nil: no proxy
+	rate   tokenWaiter  // nil: no rate limit
 	hc     *http.Client
 	limits *hostLimiter
 	robots *robotsCache
@@ -122,6 +126,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:    cfg,
 		tr:     tr,
 		routes: routes,
+		rate:   newRateLimit(cfg.RateLimit),
 		limits: newHostLimiter(cfg.PerHost, localDelay(cfg), cfg.LockDir),
 		robots: newRobotsCache(),
 	}
@@ -410,6 +415,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 		body.conn = conn // an HTTP/2 connection is shared: never closed here
 	}
 	r.Body = body
+	if c.rate != nil {
+		r.Body = &rateBody{ReadCloser: body, ctx: reqCtx, url: u.String(), lim: c.rate}
+	}
 	return r, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -87,6 +88,10 @@ type Config struct {
 	// (--proxy '').
 	Proxy      string `json:"proxy,omitempty"`
 	NoEnvProxy bool   `json:"no_env_proxy,omitempty"`
+	// LimitRate is --limit-rate in bytes per second, kept by each download
+	// stage process over all its downloads (so per worker with Redis); 0
+	// is none.
+	LimitRate int64 `json:"limit_rate,omitempty"`
 }
 
 // UsageError is a problem with what the user asked for: exit code 2.
@@ -503,6 +508,39 @@ func (p Pages) seeds() []pageSeed {
 type pageSeed struct {
 	page int
 	open bool
+}
+
+// ParseRate reads a --limit-rate value as wget does: bytes per second,
+// with an optional k or K (1024) or m or M (1024²) suffix, and g or G; a
+// fraction such as 1.5M is allowed. 0 is no limit.
+func ParseRate(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := 1.0
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		}
+		if mult != 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(t, "eExXpP_") {
+		return 0, fmt.Errorf("bad rate %q (want bytes per second, such as 500K or 2M)", s)
+	}
+	n := f * mult
+	if n > math.MaxInt64/2 {
+		return 0, fmt.Errorf("rate %q is too large", s)
+	}
+	if n > 0 && n < 1 {
+		n = 1
+	}
+	return int64(n), nil
 }
 
 // ParseSize reads a size such as 50MB, 1.5GiB, 800k or 1024.

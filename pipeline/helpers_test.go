@@ -56,7 +56,7 @@ func newDownloadEnv(t testing.TB, set func(*Config)) *downloadEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := newClient(cfg, "", nil, nil)
+	client, err := newClient(cfg, "", nil, QueueDownload, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		defer g.Close()
 		gate = g
 	}
-	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate, stderr)
+	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate, name, stderr)
 	if err != nil {
 		return err
 	}
@@ -93,8 +93,13 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 }
 
 // newClient returns the HTTP client of a stage process; with --verbose,
-// log hears which proxy each host goes through.
-func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, log io.Writer) (*fetcher.Client, error) {
+// log hears which proxy each host goes through. --limit-rate holds for the
+// download stage, over all its downloads together.
+func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, stage string, log io.Writer) (*fetcher.Client, error) {
+	var limit int64
+	if stage == QueueDownload {
+		limit = cfg.LimitRate
+	}
 	h := http.Header{}
 	for _, line := range cfg.Headers {
 		name, value, _ := strings.Cut(line, ":")
@@ -120,6 +125,7 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, log io.Writer
 		Gate:         gate,
 		Proxy:        cfg.Proxy,
 		NoEnvProxy:   cfg.NoEnvProxy,
+		RateLimit:    limit,
 		Log:          verboseLog(cfg, log),
 	})
 }

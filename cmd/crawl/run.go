@@ -36,6 +36,7 @@ type options struct {
 	queue    string
 	job      string
 	proxy    proxyValue
+	rate     string
 	quiet    bool
 	progress bool
 	csv      *input.CSVReader // --csv, opened before the run; the run closes it
@@ -206,6 +207,7 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringArrayVar(&o.cfg.Headers, "header", nil, "extra request header 'Name: value' (repeatable)")
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
 	f.Var(&o.proxy, "proxy", "proxy for every request: http://, https://, socks5:// or socks5h://HOST:PORT; '' ignores HTTP_PROXY, HTTPS_PROXY, ALL_PROXY")
+	f.StringVar(&o.rate, "limit-rate", "", "all downloads together stay under RATE bytes per second: 500K, 2M (K=1024, M=1024²)")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
 	f.IntVar(&o.cfg.Split, "split", 1, "download each large file over N connections with Range when the server allows it")
@@ -267,6 +269,13 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 			return fmt.Errorf("--max-size: %w", err)
 		}
 		o.cfg.MaxSize = n
+	}
+	if o.rate != "" {
+		n, err := pipeline.ParseRate(o.rate)
+		if err != nil {
+			return fmt.Errorf("--limit-rate: %w", err)
+		}
+		o.cfg.LimitRate = n
 	}
 	out, err := filepath.Abs(o.out)
 	if err != nil {
