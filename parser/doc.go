@@ -48,6 +48,12 @@
 // Rewrite rules and StripQuery turn thumbnail URLs into the URLs of the
 // originals.
 //
+// ParsePlaylist reads an HLS playlist (RFC 8216) against its URL: a master
+// playlist's variants (ChooseVariant picks one), or a media playlist's
+// segments with their byte ranges resolved, the initialization section
+// and the key in force for each. TSStart finds the MPEG-TS data of a
+// segment disguised behind an image header.
+//
 // A Document is read-only after Parse, and a Selector or Rewrite is
 // read-only after it is compiled: all of them may be used from several
 // goroutines at once.

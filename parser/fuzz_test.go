@@ -297,3 +297,46 @@ func FuzzSrcset(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePlaylist: ParsePlaylist never panics; what it returns is
+// consistent (absolute ranges, sequence numbers in order, 16-byte IVs), and
+// TSStart stays within the body.
+func FuzzParsePlaylist(f *testing.F) {
+	for _, s := range []string{
+		"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=2x3\na.m3u8\n",
+		"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-MAP:URI=\"i\",BYTERANGE=\"4@1\"\n#EXT-X-BYTERANGE:5@2\nx\n#EXT-X-BYTERANGE:6\nx\n#EXT-X-ENDLIST\n",
+		"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"data:;base64,AA==\",IV=0x01\n#EXTINF:1,\n%zz\n",
+		"#EXTM3U\n#EXT-X-KEY:METHOD=NONE\n#EXT-X-DISCONTINUITY\nhttp://[::1]/a\n",
+		"\x89PNG\r\n\x1a\n\x47",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if n := TSStart(body); n < -1 || n > len(body) {
+			t.Fatalf("TSStart = %d of %d bytes", n, len(body))
+		}
+		p, err := ParsePlaylist(body, "https://h.example/a/b.m3u8")
+		if err != nil {
+			return
+		}
+		for i, s := range p.Segments {
+			if s.Range.Length >= 0 && s.Range.Offset < 0 {
+				t.Fatalf("segment %d: range %+v", i, s.Range)
+			}
+			if s.Sequence != p.MediaSequence+int64(i) {
+				t.Fatalf("segment %d: sequence %d", i, s.Sequence)
+			}
+			if s.Key != nil && s.Key.IV != nil && len(s.Key.IV) != 16 {
+				t.Fatalf("segment %d: IV %x", i, s.Key.IV)
+			}
+			if s.Map != nil && s.Map.Range.Offset < 0 {
+				t.Fatalf("segment %d: map range %+v", i, s.Map.Range)
+			}
+		}
+		if len(p.Variants) > 0 {
+			if _, err := ChooseVariant(p.Variants, "best"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -81,7 +81,10 @@ type Config struct {
 	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
 	Overwrite    bool          `json:"overwrite,omitempty"`
 	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
-	Verbose      bool          `json:"verbose,omitempty"`
+	// Variant is which variant of an HLS master playlist to save
+	// (--variant): "" (best), "worst", or a height such as "720".
+	Variant string `json:"variant,omitempty"`
+	Verbose bool   `json:"verbose,omitempty"`
 
 	// Proxy is --proxy, for every request; "" reads the environment
 	// (HTTP_PROXY and the rest, in each process) unless NoEnvProxy
@@ -134,6 +137,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Name == "" {
 		c.Name = "{name}{ext}"
+	}
+	if c.Variant == "best" {
+		c.Variant = ""
+	}
+	if _, err := parser.ChooseVariant([]parser.Variant{{}}, c.Variant); err != nil {
+		return usagef("--variant %q: want best, worst or a height such as 720", c.Variant)
 	}
 	if c.Mode != ModeGet || c.CSV == "" {
 		for _, f := range [][2]string{{"--url-col", c.URLCol}, {"--name-col", c.NameCol}, {"--csv-encoding", c.CSVEncoding}} {

@@ -82,8 +82,13 @@ func (d *fileDownload) open(ctx context.Context, a *answer) error {
 	if err := d.readHead(a); err != nil {
 		return err
 	}
+	if a.playlist = isPlaylist(d.ft.URL, a); a.playlist {
+		// An HLS stream: named after the stream's type, and its part
+		// given its mark, by the transfer (hls).
+		return nil
+	}
 	if d.part == nil {
-		if err := d.nameAfter(ctx, a); err != nil {
+		if err := d.nameAfter(ctx, a.ctype, a.head); err != nil {
 			return err
 		}
 	}
@@ -126,9 +131,10 @@ func isHTML(ctype string) bool {
 
 // readHead reads the first bytes of a body that starts the file, when they
 // are needed: an error page served as image/jpeg is not an image (final),
-// and a name may wait for them to get its extension.
+// a name may wait for them to get its extension, and a body of a vague
+// type may be an HLS playlist.
 func (d *fileDownload) readHead(a *answer) error {
-	if a.resp.Offset != 0 || (!d.ft.Checked && d.part != nil) {
+	if a.resp.Offset != 0 || (!d.ft.Checked && d.part != nil && !vagueType(a.ctype)) {
 		return nil
 	}
 	buf := *a.buf
@@ -143,10 +149,11 @@ func (d *fileDownload) readHead(a *answer) error {
 	return nil
 }
 
-// nameAfter reserves the name that waited for the answer's type, and opens
-// its part, empty.
-func (d *fileDownload) nameAfter(ctx context.Context, a *answer) error {
-	nm, err := d.s.namer.reserveLate(ctx, d.ft, d.nm, store.Extension(a.ctype, a.head))
+// nameAfter reserves the name that waited for the file's type (its
+// Content-Type ctype, else its first bytes head), and opens its part,
+// empty.
+func (d *fileDownload) nameAfter(ctx context.Context, ctype string, head []byte) error {
+	nm, err := d.s.namer.reserveLate(ctx, d.ft, d.nm, store.Extension(ctype, head))
 	d.nm = nm
 	if err != nil {
 		return errFinal{fmt.Errorf("reserve name: %w", err)}

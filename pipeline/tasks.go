@@ -82,7 +82,8 @@ func needsExt(tmpl string, t FileTask) bool {
 
 // urlName splits the last segment of a URL's path into a name and an
 // extension (with its dot; "" when there is none, or when what follows the
-// last dot is too long or has spaces to be one), and gives its host.
+// last dot is too long or has spaces to be one, or when it is .m3u8), and
+// gives its host.
 func urlName(rawURL string) (host, name, ext string) {
 	u, _ := url.Parse(rawURL)
 	var base string
@@ -101,6 +102,11 @@ func urlName(rawURL string) (host, name, ext string) {
 	name = strings.TrimSuffix(base, ext)
 	if len(ext) > 12 || strings.ContainsAny(ext, " ") {
 		name, ext = base, ""
+	}
+	if strings.EqualFold(ext, ".m3u8") {
+		// An HLS playlist is saved as the video it lists, whose type
+		// gives the extension.
+		ext = ""
 	}
 	return host, name, ext
 }

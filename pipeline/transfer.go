@@ -9,10 +9,9 @@ import (
 )
 
 // A transfer is one way of bringing a file's bytes into its part: in one
-// stream, or split over several connections. Each try of a download runs
-// one, chosen in transferFor; a new way (a stream cut in many segments
-// that a playlist lists, say) is one more implementation and one more case
-// there.
+// stream, split over several connections, or as the segments an HLS
+// playlist lists. Each try of a download runs one, chosen in transferFor;
+// a new way is one more implementation and one more case there.
 type transfer interface {
 	// fetch makes one try at what the part still lacks and returns the
 	// file's Content-Type ("" if unknown) and the size the whole file must
@@ -44,6 +43,9 @@ type answer struct {
 	// fails with it.
 	headErr error
 	buf     *[]byte // from bufPool
+	// playlist: the answer is an HLS playlist, which the hls transfer
+	// follows; the file's name and part wait for it.
+	playlist bool
 }
 
 // close closes the answer's body and gives back its buffer.
@@ -89,15 +91,23 @@ func (d *fileDownload) attempt(ctx context.Context) (string, int64, error) {
 // transferFor chooses how the file comes in a try; it is the one place
 // that choice is made. Before the try's first request (first nil), a part
 // that an earlier try laid out in pieces has them resumed over several
-// connections, and anything else asks first (nil). Once the first answer
-// is in, the whole of a large file answered as a range comes over several
-// connections with --split, and anything else in one stream.
+// connections, a part holding the start of an HLS stream has the rest of
+// its segments fetched, and anything else asks first (nil). Once the
+// first answer is in, an HLS playlist is followed to its segments, the
+// whole of a large file answered as a range comes over several connections
+// with --split, and anything else in one stream.
 func (d *fileDownload) transferFor(first *answer) transfer {
 	if first == nil {
-		if d.part != nil && d.part.Segments() != nil {
+		switch {
+		case d.part != nil && d.part.Segments() != nil:
 			return &split{d: d, n: max(1, min(d.s.cfg.Split, d.s.cfg.PerHost))}
+		case resumesStream(d.part):
+			return hls{d}
 		}
 		return nil
+	}
+	if first.playlist {
+		return hls{d}
 	}
 	if n := d.segments(first.resp); n > 1 && first.headErr == nil {
 		return &split{d: d, n: n}

@@ -457,6 +457,37 @@ func (p *Part) Reset() error {
 	return nil
 }
 
+// Truncate cuts a part written from its start back to its first size
+// bytes (a resume drops what follows the last whole unit it knows of) and
+// hashes those again. A size beyond the part's end is an error, and so is
+// a part laid out in segments.
+func (p *Part) Truncate(size int64) error {
+	if p.closed {
+		return fmt.Errorf("truncate part %s: %w", p.name(), os.ErrClosed)
+	}
+	if p.seg != nil {
+		return fmt.Errorf("truncate part %s: it is laid out in segments", p.name())
+	}
+	if size < 0 || size > p.size {
+		return fmt.Errorf("truncate part %s to %d bytes: it holds %d", p.name(), size, p.size)
+	}
+	if size == p.size {
+		return nil
+	}
+	if err := p.f.Truncate(size); err != nil {
+		return fmt.Errorf("truncate part %s: %w", p.name(), unwrapPath(err))
+	}
+	if _, err := p.f.Seek(size, io.SeekStart); err != nil {
+		return fmt.Errorf("truncate part %s: %w", p.name(), unwrapPath(err))
+	}
+	p.h.Reset()
+	p.size = size
+	if _, err := io.Copy(p.h, io.NewSectionReader(p.f, 0, size)); err != nil {
+		return fmt.Errorf("truncate part %s: hash: %w", p.name(), unwrapPath(err))
+	}
+	return nil
+}
+
 // Commit checks the size (want < 0: unknown, no check), removes the
 // sidecar, renames NAME.part to NAME (replacing any file there), and
 // returns the size and hex SHA-256. The file is whole under its name for

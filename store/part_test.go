@@ -248,3 +248,28 @@ func TestPartBusyAndPaths(t *testing.T) {
 		t.Errorf("OpenPart with a canceled context: %v", err)
 	}
 }
+
+func TestPartTruncate(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d := NewDir(root, nil)
+	p, err := d.OpenPart(ctx, "v.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(p, "segment1segm")
+	if err := p.Truncate(20); err == nil {
+		t.Error("truncate beyond the end: no error")
+	}
+	if err := p.Truncate(8); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(p, "segment2")
+	size, sha, err := p.Commit(16)
+	if err != nil || size != 16 || sha != sum("segment1segment2") {
+		t.Fatalf("commit: %d %s %v", size, sha, err)
+	}
+	if got := readFile(t, filepath.Join(root, "v.ts")); got != "segment1segment2" {
+		t.Errorf("file %q", got)
+	}
+}

@@ -1,0 +1,498 @@
+package parser
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// HLS playlists (RFC 8216): a master playlist lists variants of one
+// stream, a media playlist lists the segments of one variant. This file
+// reads both, against the playlist's own URL, without any network.
+
+// Playlist is an HLS playlist: a master playlist (Master set, Variants) or
+// a media playlist (Segments).
+type Playlist struct {
+	// Master: the playlist lists variants, not segments.
+	Master bool
+	// Variants are the master playlist's EXT-X-STREAM-INF entries, in
+	// playlist order; I-frame playlists are not among them.
+	Variants []Variant
+	// Segments are the media playlist's segments, in playlist order.
+	Segments []Segment
+	// MediaSequence is the sequence number of the first segment
+	// (EXT-X-MEDIA-SEQUENCE, 0 when absent).
+	MediaSequence int64
+	// EndList: the playlist is complete (EXT-X-ENDLIST); without it the
+	// stream is live and the playlist grows.
+	EndList bool
+}
+
+// Variant is one rendition a master playlist offers.
+type Variant struct {
+	URI           string // absolute
+	Bandwidth     int64  // BANDWIDTH, bits per second
+	Width, Height int    // RESOLUTION, 0 when not given
+	Codecs        string // CODECS, "" when not given
+}
+
+// ByteRange is a sub-range of a resource: Length bytes from Offset.
+// Length < 0 means the whole resource.
+type ByteRange struct {
+	Offset, Length int64
+}
+
+// Whole reports whether the range is the whole resource.
+func (r ByteRange) Whole() bool { return r.Length < 0 }
+
+// Map is a media initialization section (EXT-X-MAP), which the segments
+// after it need before their own bytes (fMP4).
+type Map struct {
+	URI   string // absolute
+	Range ByteRange
+	Key   *Key // the key in force where the map appeared, nil when none
+}
+
+// Key is the encryption of segments (EXT-X-KEY).
+type Key struct {
+	// Method is METHOD: "AES-128", "SAMPLE-AES", "SAMPLE-AES-CTR"...
+	// (METHOD=NONE is no Key at all).
+	Method string
+	// URI is where the key is: absolute, or a data: URI as written.
+	URI string
+	// IV is the 16-byte initialization vector, or nil when the playlist
+	// gives none (the segment's sequence number is then the IV).
+	IV []byte
+	// Format is KEYFORMAT, "" when absent ("identity" is the same).
+	Format string
+}
+
+// Identity reports whether the key is given as itself (KEYFORMAT absent or
+// "identity"), not through a DRM system.
+func (k *Key) Identity() bool { return k.Format == "" || k.Format == "identity" }
+
+// Segment is one media segment of a media playlist.
+type Segment struct {
+	URI      string // absolute
+	Range    ByteRange
+	Duration float64 // EXTINF, seconds
+	Sequence int64   // its media sequence number
+	// Discontinuity: an EXT-X-DISCONTINUITY comes before it.
+	Discontinuity bool
+	Map           *Map // the initialization section in force, nil when none
+	Key           *Key // the key in force, nil when not encrypted
+}
+
+// IsPlaylist reports whether body looks like an HLS playlist: it starts
+// with #EXTM3U (after a UTF-8 byte order mark or white space, if any).
+func IsPlaylist(body []byte) bool {
+	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF"))
+	body = bytes.TrimLeft(body, " \t\r\n")
+	return bytes.HasPrefix(body, []byte("#EXTM3U"))
+}
+
+// maxPlaylistEntries is the most variants or segments a playlist may have.
+const maxPlaylistEntries = 1 << 20
+
+// ParsePlaylist reads an HLS playlist whose URL is base: URIs in it come
+// out absolute. A playlist that does not start with #EXTM3U, or whose
+// segments' byte ranges cannot be resolved, is an error.
+func ParsePlaylist(body []byte, base string) (*Playlist, error) {
+	if !IsPlaylist(body) {
+		return nil, errors.New("not an HLS playlist: no #EXTM3U")
+	}
+	bu, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("playlist url %q: %w", base, err)
+	}
+	p := &Playlist{}
+	var (
+		keys     []*Key // in force; several only with distinct KEYFORMATs
+		keysOpen bool   // the last tag was an EXT-X-KEY: another one adds to them
+		init     *Map
+		disc     bool
+		dur      float64
+		rng      *ByteRange // EXT-X-BYTERANGE for the next segment
+		variant  *Variant   // EXT-X-STREAM-INF waiting for its URI
+		// the end of the previous segment's sub-range, and its resource,
+		// for a byte range without an offset
+		prevURI string
+		prevEnd int64 = -1
+	)
+	lines := strings.Split(strings.TrimPrefix(string(body), "\xEF\xBB\xBF"), "\n")
+	for n, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		lineErr := func(err error) error { return fmt.Errorf("playlist line %d: %w", n+1, err) }
+		if !strings.HasPrefix(line, "#") {
+			uri, err := resolveURI(bu, line)
+			if err != nil {
+				return nil, lineErr(err)
+			}
+			if len(p.Segments)+len(p.Variants) >= maxPlaylistEntries {
+				return nil, lineErr(errors.New("too many entries"))
+			}
+			if variant != nil {
+				variant.URI = uri
+				p.Variants = append(p.Variants, *variant)
+				variant = nil
+				continue
+			}
+			s := Segment{URI: uri, Range: ByteRange{Length: -1}, Duration: dur, Discontinuity: disc, Map: init,
+				Sequence: p.MediaSequence + int64(len(p.Segments))}
+			s.Key = pickKey(keys)
+			if rng != nil {
+				s.Range = *rng
+				if s.Range.Offset < 0 {
+					if prevURI != uri || prevEnd < 0 {
+						return nil, lineErr(errors.New("EXT-X-BYTERANGE without an offset does not follow a range of the same resource"))
+					}
+					s.Range.Offset = prevEnd
+				}
+				prevURI, prevEnd = uri, s.Range.Offset+s.Range.Length
+			} else {
+				prevURI, prevEnd = "", -1
+			}
+			p.Segments = append(p.Segments, s)
+			disc, dur, rng, keysOpen = false, 0, nil, false
+			continue
+		}
+		tag, value, _ := strings.Cut(line, ":")
+		if tag != "#EXT-X-KEY" {
+			keysOpen = false
+		}
+		switch tag {
+		case "#EXT-X-STREAM-INF":
+			p.Master = true
+			a := parseAttributes(value)
+			v := &Variant{Codecs: a["CODECS"]}
+			v.Bandwidth, _ = strconv.ParseInt(a["BANDWIDTH"], 10, 64)
+			if w, h, ok := strings.Cut(a["RESOLUTION"], "x"); ok {
+				v.Width, _ = strconv.Atoi(w)
+				v.Height, _ = strconv.Atoi(h)
+			}
+			variant = v
+		case "#EXT-X-I-FRAME-STREAM-INF":
+			p.Master = true // a playlist of I-frames only: never a variant to save
+		case "#EXT-X-MEDIA-SEQUENCE":
+			seq, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || seq < 0 {
+				return nil, lineErr(fmt.Errorf("bad media sequence %q", value))
+			}
+			p.MediaSequence = seq
+		case "#EXT-X-ENDLIST":
+			p.EndList = true
+		case "#EXTINF":
+			d, _, _ := strings.Cut(value, ",")
+			dur, _ = strconv.ParseFloat(strings.TrimSpace(d), 64)
+		case "#EXT-X-DISCONTINUITY":
+			disc = true
+		case "#EXT-X-BYTERANGE":
+			r, err := parseByteRange(value)
+			if err != nil {
+				return nil, lineErr(err)
+			}
+			rng = &r
+		case "#EXT-X-MAP":
+			a := parseAttributes(value)
+			uri, err := resolveURI(bu, a["URI"])
+			if err != nil || a["URI"] == "" {
+				return nil, lineErr(fmt.Errorf("EXT-X-MAP without a usable URI: %q", a["URI"]))
+			}
+			m := &Map{URI: uri, Range: ByteRange{Length: -1}, Key: pickKey(keys)}
+			if br, ok := a["BYTERANGE"]; ok {
+				r, err := parseByteRange(br)
+				if err != nil {
+					return nil, lineErr(err)
+				}
+				m.Range = r
+				if m.Range.Offset < 0 {
+					m.Range.Offset = 0 // no earlier range to follow: from the start
+				}
+			}
+			init = m
+		case "#EXT-X-KEY":
+			k, err := parseKey(bu, value)
+			if err != nil {
+				return nil, lineErr(err)
+			}
+			if !keysOpen {
+				keys = keys[:0:0]
+			}
+			keysOpen = true
+			if k != nil {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if p.Master {
+		p.Segments = nil
+	}
+	return p, nil
+}
+
+// pickKey is the key in force among keys given together: the one given as
+// itself when there is one, else the first (a DRM system's), nil when none.
+func pickKey(keys []*Key) *Key {
+	for _, k := range keys {
+		if k.Identity() {
+			return k
+		}
+	}
+	if len(keys) > 0 {
+		return keys[0]
+	}
+	return nil
+}
+
+// parseKey reads the attributes of an EXT-X-KEY tag; METHOD=NONE is nil.
+func parseKey(base *url.URL, value string) (*Key, error) {
+	a := parseAttributes(value)
+	method := a["METHOD"]
+	switch method {
+	case "":
+		return nil, errors.New("EXT-X-KEY without METHOD")
+	case "NONE":
+		return nil, nil
+	}
+	k := &Key{Method: method, Format: a["KEYFORMAT"]}
+	if raw := a["URI"]; raw != "" {
+		uri, err := resolveURI(base, raw)
+		if err != nil {
+			return nil, fmt.Errorf("EXT-X-KEY URI: %w", err)
+		}
+		k.URI = uri
+	}
+	if iv, ok := a["IV"]; ok {
+		b, err := parseIV(iv)
+		if err != nil {
+			return nil, err
+		}
+		k.IV = b
+	}
+	return k, nil
+}
+
+// parseIV reads a hexadecimal IV (0x...) into 16 bytes, right-aligned.
+func parseIV(s string) ([]byte, error) {
+	h, ok := strings.CutPrefix(s, "0x")
+	if !ok {
+		h, ok = strings.CutPrefix(s, "0X")
+	}
+	if !ok || len(h) == 0 || len(h) > 32 {
+		return nil, fmt.Errorf("bad IV %q", s)
+	}
+	if len(h)%2 == 1 {
+		h = "0" + h
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, fmt.Errorf("bad IV %q: %w", s, err)
+	}
+	iv := make([]byte, 16)
+	copy(iv[16-len(b):], b)
+	return iv, nil
+}
+
+// parseByteRange reads "n[@o]"; a missing offset is -1.
+func parseByteRange(s string) (ByteRange, error) {
+	l, o, hasOffset := strings.Cut(strings.TrimSpace(s), "@")
+	r := ByteRange{Offset: -1}
+	var err error
+	if r.Length, err = strconv.ParseInt(l, 10, 64); err != nil || r.Length < 0 {
+		return r, fmt.Errorf("bad byte range %q", s)
+	}
+	if hasOffset {
+		if r.Offset, err = strconv.ParseInt(o, 10, 64); err != nil || r.Offset < 0 || r.Offset > 1<<62-r.Length {
+			return r, fmt.Errorf("bad byte range %q", s)
+		}
+	}
+	return r, nil
+}
+
+// resolveURI makes a playlist's URI absolute against its URL; a data: URI
+// is kept as written.
+func resolveURI(base *url.URL, raw string) (string, error) {
+	if len(raw) >= 5 && strings.EqualFold(raw[:5], "data:") {
+		return raw, nil
+	}
+	ref, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("uri %q: %w", raw, err)
+	}
+	return base.ResolveReference(ref).String(), nil
+}
+
+// parseAttributes reads an attribute list (NAME=value,NAME="quoted, value").
+// Quoted values come without their quotes.
+func parseAttributes(s string) map[string]string {
+	a := make(map[string]string)
+	for s != "" {
+		name, rest, ok := strings.Cut(s, "=")
+		if !ok {
+			break
+		}
+		name = strings.TrimSpace(name)
+		var value string
+		if strings.HasPrefix(rest, `"`) {
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				value, rest = rest[1:], ""
+			} else {
+				value, rest = rest[1:1+end], rest[2+end:]
+			}
+			_, rest, _ = strings.Cut(rest, ",")
+		} else {
+			value, rest, _ = strings.Cut(rest, ",")
+			value = strings.TrimSpace(value)
+		}
+		a[name] = value
+		s = rest
+	}
+	return a
+}
+
+// DataURI decodes a data: URI (RFC 2397), as a key may be given inline.
+// ok is false when uri is not a data: URI.
+func DataURI(uri string) (data []byte, ok bool, err error) {
+	if len(uri) < 5 || !strings.EqualFold(uri[:5], "data:") {
+		return nil, false, nil
+	}
+	meta, payload, found := strings.Cut(uri[5:], ",")
+	if !found {
+		return nil, true, errors.New("data uri without a comma")
+	}
+	if strings.HasSuffix(strings.ToLower(meta), ";base64") {
+		payload = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\n' || r == '\r' || r == '\t' {
+				return -1
+			}
+			return r
+		}, payload)
+		b, err := base64.StdEncoding.DecodeString(payload)
+		if err != nil {
+			b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(payload, "="))
+		}
+		if err != nil {
+			return nil, true, fmt.Errorf("data uri: %w", err)
+		}
+		return b, true, nil
+	}
+	s, err := url.PathUnescape(payload)
+	if err != nil {
+		return nil, true, fmt.Errorf("data uri: %w", err)
+	}
+	return []byte(s), true, nil
+}
+
+// ChooseVariant picks the variant of a master playlist that want asks for:
+// "best" (or "") the highest resolution, then the highest bandwidth;
+// "worst" the lowest of both; a height such as "720" the variant of that
+// height with the highest bandwidth, or if none has it, the tallest below
+// it, or if none is below, the shortest above.
+func ChooseVariant(vs []Variant, want string) (Variant, error) {
+	if len(vs) == 0 {
+		return Variant{}, errors.New("master playlist lists no variant")
+	}
+	better := func(a, b Variant) bool { // a ranks above b
+		pa, pb := int64(a.Width)*int64(a.Height), int64(b.Width)*int64(b.Height)
+		if pa != pb {
+			return pa > pb
+		}
+		return a.Bandwidth > b.Bandwidth
+	}
+	pick := func(ok func(Variant) bool, above func(a, b Variant) bool) (Variant, bool) {
+		var best Variant
+		found := false
+		for _, v := range vs {
+			if ok(v) && (!found || above(v, best)) {
+				best, found = v, true
+			}
+		}
+		return best, found
+	}
+	all := func(Variant) bool { return true }
+	switch want {
+	case "", "best":
+		v, _ := pick(all, better)
+		return v, nil
+	case "worst":
+		v, _ := pick(all, func(a, b Variant) bool { return better(b, a) })
+		return v, nil
+	}
+	h, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(want), "p"))
+	if err != nil || h <= 0 {
+		return Variant{}, fmt.Errorf("variant %q: want best, worst or a height", want)
+	}
+	if v, ok := pick(func(v Variant) bool { return v.Height == h }, better); ok {
+		return v, nil
+	}
+	if v, ok := pick(func(v Variant) bool { return v.Height < h }, better); ok {
+		return v, nil
+	}
+	v, _ := pick(all, func(a, b Variant) bool { return better(b, a) })
+	return v, nil
+}
+
+// tsPacket is the size of an MPEG-TS packet, each starting with tsSync.
+const (
+	tsPacket = 188
+	tsSync   = 0x47
+)
+
+// imageMagic are the first bytes of the image formats some sites put
+// before each segment of a stream to disguise it.
+var imageMagic = [][]byte{
+	[]byte("\x89PNG\r\n\x1a\n"),
+	{0xFF, 0xD8, 0xFF},
+	[]byte("GIF87a"),
+	[]byte("GIF89a"),
+	[]byte("BM"),
+}
+
+// TSStart returns where the MPEG-TS data of a segment starts: 0 for a
+// segment that does not start with an image header; for one that does
+// (PNG, JPEG, GIF, BMP), the first offset from which the sync byte 0x47
+// repeats every 188 bytes (over three packets, or as many as the segment
+// holds), or -1 when there is none.
+func TSStart(seg []byte) int {
+	disguised := false
+	for _, m := range imageMagic {
+		if bytes.HasPrefix(seg, m) {
+			disguised = true
+			break
+		}
+	}
+	if !disguised {
+		return 0
+	}
+	for i := 1; i < len(seg); i++ {
+		if seg[i] != tsSync {
+			continue
+		}
+		// Three packets in a row, or as many as are left when those are
+		// whole packets up to the end.
+		left := (len(seg) - i + tsPacket - 1) / tsPacket
+		if left < 3 && (len(seg)-i)%tsPacket != 0 {
+			continue
+		}
+		ok := true
+		for k := 1; k < min(left, 3); k++ {
+			if seg[i+k*tsPacket] != tsSync {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
