@@ -407,18 +407,39 @@ func (p *Part) SetValidator(v string) error {
 
 // saveValidator writes the validator to the sidecar ("" removes it).
 func (p *Part) saveValidator() error {
-	meta := p.name() + metaSuffix
 	var err error
 	if p.validator == "" {
-		err = removeIfExists(meta)
+		err = removeIfExists(p.name() + metaSuffix)
 	} else {
-		err = os.WriteFile(meta, []byte(p.validator), 0o644)
+		err = p.rewriteSidecar([]byte(p.validator))
 	}
 	if err != nil {
 		return fmt.Errorf("set validator of %s: %w", p.name(), err)
 	}
 	p.saved = p.validator
 	return nil
+}
+
+// rewriteSidecar writes b over the sidecar in place, then cuts what is
+// left of the old content. There is no temporary name to rename from
+// (NAME.part.meta is the longest name a reservation guards), and no
+// truncation first: a process killed at any point leaves the old content,
+// or the new one, perhaps followed by the old one's tail, which matches no
+// server's validator nor a stream's mark, so the part starts over; never
+// an empty sidecar.
+func (p *Part) rewriteSidecar(b []byte) error {
+	f, err := os.OpenFile(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // removeSidecar deletes the sidecar if one was written.

@@ -190,21 +190,10 @@ func (p *Part) Split(total int64, validator string, segs []Segment) error {
 	return nil
 }
 
-// writeSegments rewrites the sidecar in place (no new file name: NAME.part.meta
-// is the longest name a reservation guards) with content b.
+// writeSegments rewrites the sidecar with content b, the layout of the
+// segments.
 func (p *Part) writeSegments(b []byte) error {
-	f, err := os.OpenFile(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteAt(b, 0)
-	if err == nil {
-		err = f.Truncate(int64(len(b)))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := p.rewriteSidecar(b); err != nil {
 		return err
 	}
 	p.saved = p.validator
