@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"crawl/fetcher"
 	"crawl/parser"
 	"crawl/pipeline/input"
 )
@@ -76,6 +77,7 @@ type Config struct {
 	UserAgent    string        `json:"user_agent,omitempty"`
 	Headers      []string      `json:"headers,omitempty"`
 	Cookie       string        `json:"cookie,omitempty"`
+	Referer      string        `json:"referer,omitempty"` // --referer: a URL for every request, "none", or "" as a browser sends it
 	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
 	Overwrite    bool          `json:"overwrite,omitempty"`
 	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
@@ -135,6 +137,11 @@ func (c *Config) Validate() error {
 	for _, h := range c.Headers {
 		if name, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
 			return usagef("--header %q: want 'Name: value'", h)
+		}
+	}
+	if c.Referer != "" && c.Referer != fetcher.NoReferer {
+		if err := checkHTTPURL("--referer", c.Referer); err != nil {
+			return usagef("--referer %q: want an http(s) URL or none", c.Referer)
 		}
 	}
 	if c.Mode == ModeGet {

@@ -38,8 +38,9 @@ func (s *parseStage) run(ctx context.Context) error {
 }
 
 // readPage fetches and parses one HTML page.
-func (s *pageStage) readPage(ctx context.Context, rawURL string) (*parser.Document, error) {
-	page, err := s.client.GetPage(ctx, rawURL, pageLimit)
+// from is the page it was found on, "" if none.
+func (s *pageStage) readPage(ctx context.Context, rawURL, from string) (*parser.Document, error) {
+	page, err := s.client.GetPage(ctx, rawURL, pageLimit, fetcher.WithReferer(from))
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	doc, err := s.readPage(ctx, pt.URL)
+	doc, err := s.readPage(ctx, pt.URL, pt.From)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -104,7 +105,7 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 	var next []store.Task
 	if s.cp.links != nil {
 		for _, link := range s.cp.links.URLs(doc) {
-			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
+			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page, From: pt.URL}))
 		}
 	} else {
 		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0)
@@ -123,7 +124,7 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	doc, err := s.readPage(ctx, pt.URL)
+	doc, err := s.readPage(ctx, pt.URL, pt.From)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -141,7 +142,7 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 		// (a URL is put once per run) stops a cycle.
 		for _, u := range s.cp.next.URLs(doc) {
 			if u != pt.URL {
-				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next)}))
+				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next), From: pt.URL}))
 				break
 			}
 		}

@@ -107,6 +107,7 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Cli
 		UserAgent:    cfg.UserAgent,
 		Header:       h,
 		Cookie:       cfg.Cookie,
+		Referer:      cfg.Referer,
 		Timeout:      cfg.Timeout,
 		Retries:      cfg.Retries,
 		RetryWait:    cfg.RetryWait,

@@ -28,12 +28,15 @@ type PageTask struct {
 	// title and the count of images found so far.
 	Title string `json:"t,omitempty"`
 	N     int    `json:"n,omitempty"`
+	// From is the page this one was found on (a detail page's listing
+	// page, a --next page's page before): its Referer.
+	From string `json:"r,omitempty"`
 }
 
 // FileTask asks the download stage to fetch one file.
 type FileTask struct {
 	URL    string `json:"u"`
-	Source string `json:"s,omitempty"` // the page or list the URL came from
+	Source string `json:"s,omitempty"` // the page or list the URL came from; a page is the Referer
 	Page   int    `json:"p,omitempty"`
 	N      int    `json:"n,omitempty"` // 1-based position of the URL on its page or list
 	Title  string `json:"t,omitempty"`

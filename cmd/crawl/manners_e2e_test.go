@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// headerLog remembers one header of every request a server saw, by path
+// (robots.txt left out).
+type headerLog struct {
+	name string
+	mu   sync.Mutex
+	seen map[string][]string
+}
+
+func newHeaderLog(name string) *headerLog {
+	return &headerLog{name: name, seen: map[string][]string{}}
+}
+
+func (l *headerLog) note(r *http.Request) {
+	if r.URL.Path == "/robots.txt" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen[r.URL.Path] = append(l.seen[r.URL.Path], r.Header.Get(l.name))
+}
+
+// check fails t unless every request for each path of want arrived with
+// the value want gives it.
+func (l *headerLog) check(t *testing.T, want map[string]string) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for path, w := range want {
+		got := l.seen[path]
+		if len(got) == 0 {
+			t.Errorf("%s: never asked for", path)
+		}
+		for _, g := range got {
+			if g != w {
+				t.Errorf("%s came with %s %q, want %q", path, l.name, g, w)
+			}
+		}
+	}
+}
+
+// jpeg is a small body that sniffs as an image.
+func jpeg(name string) []byte {
+	return append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), name...)
+}
+
+// TestRefererAsABrowser crawls a gallery that guards its detail pages and
+// images against hotlinking: each answers 403 unless it is asked for with
+// the Referer a browser sends. Images on another origin (a CDN) get the
+// page's origin only; a --next page gets the page before it.
+func TestRefererAsABrowser(t *testing.T) {
+	refs := newHeaderLog("Referer")
+	cdnRefs := newHeaderLog("Referer")
+	var base string
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cdnRefs.note(r)
+		if r.URL.Path != "/robots.txt" && r.Header.Get("Referer") != base+"/" {
+			http.Error(w, "hotlinking", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(jpeg(r.URL.Path))
+	}))
+	t.Cleanup(cdn.Close)
+	guard := func(w http.ResponseWriter, r *http.Request, from string) bool {
+		if r.Header.Get("Referer") != base+from {
+			http.Error(w, "hotlinking", http.StatusForbidden)
+			return false
+		}
+		return true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/list/1.html", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><div class="post"><a href="/g/1.html">1</a><a href="/g/2.html?from=list#top">2</a></div></body></html>`)
+	})
+	mux.HandleFunc("/g/1.html", func(w http.ResponseWriter, r *http.Request) {
+		if guard(w, r, "/list/1.html") {
+			fmt.Fprintf(w, `<html><body><ul class="photos"><li><img src="/img/1a.jpg"><img src="%s/cdn/1b.jpg"></ul><a class="next" href="/g/1-2.html">next</a></body></html>`, cdn.URL)
+		}
+	})
+	mux.HandleFunc("/g/1-2.html", func(w http.ResponseWriter, r *http.Request) {
+		if guard(w, r, "/g/1.html") {
+			fmt.Fprint(w, `<html><body><ul class="photos"><li><img src="/img/1c.jpg"></ul></body></html>`)
+		}
+	})
+	mux.HandleFunc("/g/2.html", func(w http.ResponseWriter, r *http.Request) {
+		if guard(w, r, "/list/1.html") {
+			fmt.Fprint(w, `<html><body><ul class="photos"><li><img src="/img/2a.jpg"></ul></body></html>`)
+		}
+	})
+	pages := map[string]string{"/img/1a.jpg": "/g/1.html", "/img/1c.jpg": "/g/1-2.html", "/img/2a.jpg": "/g/2.html?from=list"}
+	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
+		if guard(w, r, pages[r.URL.Path]) {
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Write(jpeg(r.URL.Path))
+		}
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refs.note(r)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	base = srv.URL
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "--list-url", srv.URL+"/list/{page}.html", "--pages", "1",
+		"--links", `//div[@class="post"]/a/@href`, "--images", `//ul[@class="photos"]//img/@src`,
+		"--next", `//a[@class="next"]/@href`, "--out", out, "--quiet", "--retries", "0")
+	mustCode(t, r, 0)
+	got := files(t, out)
+	for _, name := range []string{"1a.jpg", "1b.jpg", "1c.jpg", "2a.jpg"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s; files %v\nstderr:\n%s", name, got, r.stderr)
+		}
+	}
+	refs.check(t, map[string]string{
+		"/list/1.html": "",
+		"/g/1.html":    srv.URL + "/list/1.html",
+		"/g/1-2.html":  srv.URL + "/g/1.html",
+		"/g/2.html":    srv.URL + "/list/1.html",
+		"/img/1a.jpg":  srv.URL + "/g/1.html",
+		"/img/1c.jpg":  srv.URL + "/g/1-2.html",
+		"/img/2a.jpg":  srv.URL + "/g/2.html?from=list",
+	})
+	cdnRefs.check(t, map[string]string{"/cdn/1b.jpg": srv.URL + "/"})
+}
+
+// TestGetReferer checks crawl get: a list's URLs go with no Referer by
+// default, with the one --referer names, or with none under --referer
+// none; a --header Referer wins over both.
+func TestGetReferer(t *testing.T) {
+	refs := newHeaderLog("Referer")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refs.note(r)
+		if r.URL.Path != "/robots.txt" && r.Header.Get("Referer") != "https://site.example/gallery/7.html" && !strings.Contains(r.URL.RawQuery, "open") {
+			http.Error(w, "hotlinking", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(jpeg(r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	cases := []struct {
+		name  string
+		args  []string
+		query string
+		want  string
+		code  int
+	}{
+		{"default: none", nil, "?open", "", 0},
+		{"hotlink protected without one", nil, "", "", 1},
+		{"--referer URL", []string{"--referer", "https://site.example/gallery/7.html"}, "", "https://site.example/gallery/7.html", 0},
+		{"--referer none", []string{"--referer", "none"}, "?open", "", 0},
+		{"--header wins", []string{"--referer", "none", "--header", "Referer: https://site.example/gallery/7.html"}, "", "https://site.example/gallery/7.html", 0},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := fmt.Sprintf("/img/%d.jpg", i)
+			list := writeFile(t, dir, "urls.txt", []byte(srv.URL+path+c.query+"\n"))
+			args := append([]string{"get", "--list", list, "--out", filepath.Join(dir, "out"), "--quiet", "--retries", "0"}, c.args...)
+			r := runCrawl(t, dir, "", args...)
+			mustCode(t, r, c.code)
+			refs.check(t, map[string]string{path: c.want})
+		})
+	}
+}
