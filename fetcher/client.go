@@ -46,6 +46,10 @@ type Config struct {
 	// send none, or a URL to send with every request. A Referer in Header
 	// wins over all three.
 	Referer string
+	// Cookies start the client's cookie jar (from --cookies); the cookies
+	// that answers set join it. Each goes only where its domain, path and
+	// Secure flag allow.
+	Cookies []Cookie
 }
 
 // HostGate is a per-host limit kept outside this process, such as on a
@@ -121,7 +125,12 @@ func New(cfg Config) (*Client, error) {
 
 		userReferer: cfg.Header.Get("Referer") != "",
 	}
-	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	jar, err := newJar(cfg.Cookies)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg.Cookies = nil // in the jar now
+	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect, Jar: jar}
 	return c, nil
 }
 

@@ -66,22 +66,26 @@ type Config struct {
 	Worker string `json:"worker,omitempty"`
 
 	// Shared.
-	Name         string        `json:"name"`
-	Workers      int           `json:"workers"`
-	PerHost      int           `json:"per_host"`
-	Delay        time.Duration `json:"delay"`
-	Retries      int           `json:"retries"`
-	RetryWait    time.Duration `json:"retry_wait"`
-	Timeout      time.Duration `json:"timeout"`
-	MaxSize      int64         `json:"max_size"` // 0: no limit
-	UserAgent    string        `json:"user_agent,omitempty"`
-	Headers      []string      `json:"headers,omitempty"`
-	Cookie       string        `json:"cookie,omitempty"`
-	Referer      string        `json:"referer,omitempty"` // --referer: a URL for every request, "none", or "" as a browser sends it
-	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
-	Overwrite    bool          `json:"overwrite,omitempty"`
-	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
-	Verbose      bool          `json:"verbose,omitempty"`
+	Name      string        `json:"name"`
+	Workers   int           `json:"workers"`
+	PerHost   int           `json:"per_host"`
+	Delay     time.Duration `json:"delay"`
+	Retries   int           `json:"retries"`
+	RetryWait time.Duration `json:"retry_wait"`
+	Timeout   time.Duration `json:"timeout"`
+	MaxSize   int64         `json:"max_size"` // 0: no limit
+	UserAgent string        `json:"user_agent,omitempty"`
+	Headers   []string      `json:"headers,omitempty"`
+	Cookie    string        `json:"cookie,omitempty"`
+	Referer   string        `json:"referer,omitempty"` // --referer: a URL for every request, "none", or "" as a browser sends it
+	// CookiesFile is a Netscape cookies.txt (--cookies); Validate reads it
+	// into Cookies, which start every stage process's cookie jar.
+	CookiesFile  string           `json:"-"`
+	Cookies      []fetcher.Cookie `json:"cookies,omitempty"`
+	IgnoreRobots bool             `json:"ignore_robots,omitempty"`
+	Overwrite    bool             `json:"overwrite,omitempty"`
+	Split        int              `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
+	Verbose      bool             `json:"verbose,omitempty"`
 }
 
 // UsageError is a problem with what the user asked for: exit code 2.
@@ -143,6 +147,13 @@ func (c *Config) Validate() error {
 		if err := checkHTTPURL("--referer", c.Referer); err != nil {
 			return usagef("--referer %q: want an http(s) URL or none", c.Referer)
 		}
+	}
+	if c.CookiesFile != "" {
+		cookies, err := fetcher.LoadCookies(c.CookiesFile)
+		if err != nil {
+			return usagef("--cookies: %w", err)
+		}
+		c.Cookies = cookies
 	}
 	if c.Mode == ModeGet {
 		return nil
@@ -380,7 +391,7 @@ func (c *Config) save() error {
 	}
 	path := filepath.Join(c.stateDir(), "config.json")
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil { // it may hold cookies
 		return fmt.Errorf("write config: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

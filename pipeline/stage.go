@@ -108,6 +108,7 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate) (*fetcher.Cli
 		Header:       h,
 		Cookie:       cfg.Cookie,
 		Referer:      cfg.Referer,
+		Cookies:      cfg.Cookies,
 		Timeout:      cfg.Timeout,
 		Retries:      cfg.Retries,
 		RetryWait:    cfg.RetryWait,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -175,5 +176,69 @@ func TestGetReferer(t *testing.T) {
 			mustCode(t, r, c.code)
 			refs.check(t, map[string]string{path: c.want})
 		})
+	}
+}
+
+// TestGetCookiesFile downloads with the cookies of a cookies.txt: each
+// request gets those its domain and path allow (HttpOnly, session and
+// fractional-expiry lines included), never another domain's.
+func TestGetCookiesFile(t *testing.T) {
+	cookies := newHeaderLog("Cookie")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies.note(r)
+		if c, err := r.Cookie("sid"); r.URL.Path != "/robots.txt" && (err != nil || c.Value != "s3cr3t") {
+			http.Error(w, "log in first", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(jpeg(r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "cookies.txt", []byte("# Netscape HTTP Cookie File\r\n"+
+		"# This is a generated file!  Do not edit.\r\n\r\n"+
+		"#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\ts3cr3t\r\n"+
+		"127.0.0.1\tFALSE\t/img/\tFALSE\t4102444800.123456\tlang\tzh-CN\r\n"+
+		"127.0.0.1\tFALSE\t/\tFALSE\t1000000000\tstale\tgone\r\n"+
+		".example.com\tTRUE\t/\tFALSE\t0\tleak\tno\r\n"))
+	list := writeFile(t, dir, "urls.txt", []byte(srv.URL+"/img/a.jpg\n"+srv.URL+"/b.jpg\n"))
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "get", "--list", list, "--cookies", file, "--out", out, "--quiet", "--retries", "0")
+	mustCode(t, r, 0)
+	if got := files(t, out); len(got) != 2 {
+		t.Errorf("files %v", got)
+	}
+	cookies.check(t, map[string]string{
+		"/img/a.jpg": "lang=zh-CN; sid=s3cr3t",
+		"/b.jpg":     "sid=s3cr3t",
+	})
+}
+
+// TestBadCookiesFile: a malformed or missing cookies.txt is a usage error
+// of one line that names the file (and the line), before anything is
+// written.
+func TestBadCookiesFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.txt", []byte("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1\n127.0.0.1\tFALSE\t/\tnever\t0\tsid\tx\n"))
+	cases := []struct{ name, file, want string }{
+		{"malformed", bad, "bad.txt line 3: secure field"},
+		{"missing", filepath.Join(dir, "missing.txt"), "missing.txt"},
+	}
+	for _, c := range cases {
+		for _, args := range [][]string{
+			{"get", "http://127.0.0.1:1/a.jpg"},
+			{"--list-url", "http://127.0.0.1:1/{page}.html", "--pages", "1", "--images", "//img/@src"},
+		} {
+			out := filepath.Join(dir, "out")
+			r := runCrawl(t, dir, "", append(args, "--cookies", c.file, "--out", out, "--quiet")...)
+			mustCode(t, r, 2)
+			msg := strings.TrimSuffix(r.stderr, "\n")
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, "--cookies") || !strings.Contains(msg, c.want) {
+				t.Errorf("%s: stderr %q, want one line naming --cookies and %q", c.name, r.stderr, c.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s: %s was written", c.name, out)
+			}
+		}
 	}
 }

@@ -199,6 +199,7 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.cfg.UserAgent, "user-agent", "", "User-Agent header (default: a browser-like one)")
 	f.StringArrayVar(&o.cfg.Headers, "header", nil, "extra request header 'Name: value' (repeatable)")
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
+	f.StringVar(&o.cfg.CookiesFile, "cookies", "", "Netscape cookies.txt (as browser export extensions, curl -c and wget write) to start the crawl's cookies from")
 	f.StringVar(&o.cfg.Referer, "referer", "", "Referer for every request, or none (default: as a browser sends it)")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
