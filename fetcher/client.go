@@ -69,6 +69,7 @@ type Client struct {
 	closed atomic.Bool
 	// userReferer: Config.Header has a Referer, sent as it is.
 	userReferer bool
+	session     *session
 }
 
 // New returns a Client for cfg. With cfg.LockDir set, the directory is
@@ -125,14 +126,28 @@ func New(cfg Config) (*Client, error) {
 
 		userReferer: cfg.Header.Get("Referer") != "",
 	}
-	jar, err := newJar(cfg.Cookies)
+	sess, err := newSession(cfg.Cookies)
 	if err != nil {
 		return nil, err
 	}
 	c.cfg.Cookies = nil // in the jar now
-	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect, Jar: jar}
+	c.session = sess
+	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect, Jar: sess}
 	return c, nil
 }
+
+// TakeCookies returns the cookies that answers set since the last call
+// (nil if none), as records that another Client can take in with
+// AddCookies: each with its domain and path, and an expiry of -1 when it
+// deletes the cookie. A cookie the jar refused for its domain is not among
+// them.
+func (c *Client) TakeCookies() []Cookie { return c.session.take() }
+
+// AddCookies puts cookies into the client's jar, such as those another
+// Client took with TakeCookies; a later one of the same domain, path and
+// name replaces an earlier, and one already expired deletes it. They are
+// not returned by TakeCookies.
+func (c *Client) AddCookies(cookies []Cookie) { c.session.add(cookies) }
 
 // Close releases the lock files and idle connections. Requests made after
 // Close fail; bodies still open may be read and closed as usual.

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/publicsuffix"
@@ -162,17 +164,105 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// newJar returns a cookie jar that sends each cookie only where its
-// domain (under the public-suffix list), path and Secure flag allow,
-// holding seed.
-func newJar(seed []Cookie) (*cookiejar.Jar, error) {
+// session is a Client's cookie jar: net/http's jar, which sends each
+// cookie only where its domain (under the public-suffix list), path and
+// Secure flag allow, and a record of the cookies that answers set, which
+// the Client's user may hand on to other clients (TakeCookies,
+// AddCookies).
+type session struct {
+	jar *cookiejar.Jar
+	mu  sync.Mutex
+	set []Cookie // set by answers since the last take
+}
+
+// newSession returns a session holding seed.
+func newSession(seed []Cookie) (*session, error) {
 	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 	if err != nil {
 		return nil, fmt.Errorf("create cookie jar: %w", err)
 	}
-	for _, c := range seed {
-		u, hc := c.httpCookie()
-		jar.SetCookies(u, []*http.Cookie{hc})
+	s := &session{jar: jar}
+	s.add(seed)
+	return s, nil
+}
+
+// Cookies is [http.CookieJar.Cookies].
+func (s *session) Cookies(u *url.URL) []*http.Cookie { return s.jar.Cookies(u) }
+
+// SetCookies is [http.CookieJar.SetCookies]: the cookies an answer from u
+// set, kept, and recorded for take.
+func (s *session) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	s.jar.SetCookies(u, cookies)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, hc := range cookies {
+		if c, ok := recordOf(u, hc, now); ok {
+			s.set = append(s.set, c)
+		}
 	}
-	return jar, nil
+}
+
+// take returns the cookies recorded since the last take.
+func (s *session) take() []Cookie {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.set
+	s.set = nil
+	return set
+}
+
+// add puts cookies into the jar, unrecorded.
+func (s *session) add(cookies []Cookie) {
+	for _, c := range cookies {
+		u, hc := c.httpCookie()
+		s.jar.SetCookies(u, []*http.Cookie{hc})
+	}
+}
+
+// recordOf is the record of a cookie an answer from u set, as it would be
+// written to a cookies.txt: its domain and path made explicit, its
+// lifetime an expiry (-1: it deletes). ok is false for a cookie the jar
+// refuses for its domain (another site's, or a public suffix), which must
+// not be handed on.
+func recordOf(u *url.URL, hc *http.Cookie, now time.Time) (c Cookie, ok bool) {
+	host := strings.ToLower(u.Hostname())
+	if host == "" || hc.Name == "" {
+		return c, false
+	}
+	c = Cookie{Domain: host, Name: hc.Name, Value: hc.Value, Secure: hc.Secure, HTTPOnly: hc.HttpOnly}
+	if d := strings.ToLower(strings.TrimPrefix(hc.Domain, ".")); d != "" && d != host {
+		if net.ParseIP(host) != nil || !strings.HasSuffix(host, "."+d) {
+			return c, false // another site's
+		}
+		if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+			return c, false // a public suffix
+		}
+		c.Domain, c.Subdomains = d, true
+	} else if d == host && net.ParseIP(host) == nil {
+		if ps, _ := publicsuffix.PublicSuffix(d); ps != d {
+			c.Subdomains = true
+		}
+	}
+	c.Path = hc.Path
+	if !strings.HasPrefix(c.Path, "/") {
+		// The default path: the request path up to its last slash.
+		c.Path = "/"
+		if i := strings.LastIndexByte(u.Path, '/'); i > 0 {
+			c.Path = u.Path[:i]
+		}
+	}
+	switch {
+	case hc.MaxAge < 0:
+		c.Expires = -1
+	case hc.MaxAge > 0:
+		c.Expires = now.Unix() + int64(hc.MaxAge)
+	case !hc.Expires.IsZero():
+		c.Expires = hc.Expires.Unix()
+		if !hc.Expires.After(now) {
+			c.Expires = -1
+		}
+	}
+	c.Expires = min(c.Expires, maxExpiry)
+	return c, true
 }

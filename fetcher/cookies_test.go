@@ -113,3 +113,70 @@ func TestCookiesSent(t *testing.T) {
 		t.Errorf("cookies sent:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestTakeAndAddCookies hands the cookies answers set to one client on to
+// another: the second sends what the first would, and a cookie for
+// another site or a public suffix is not handed on.
+func TestTakeAndAddCookies(t *testing.T) {
+	var seen []string
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login/form":
+			w.Header().Add("Set-Cookie", "sid=1; Path=/; HttpOnly")
+			w.Header().Add("Set-Cookie", "wide=2; Domain=example.test; Path=/; Max-Age=3600")
+			w.Header().Add("Set-Cookie", "here=3")
+			w.Header().Add("Set-Cookie", "gone=4; Path=/")
+			w.Header().Add("Set-Cookie", "evil=5; Domain=other.test")
+			w.Header().Add("Set-Cookie", "tld=6; Domain=test")
+		case "/logout":
+			w.Header().Add("Set-Cookie", "gone=; Path=/; Max-Age=0")
+		default:
+			seen = append(seen, r.Host+r.URL.Path+" "+r.Header.Get("Cookie"))
+		}
+	})
+	addr := srv.Listener.Addr().String()
+	var d net.Dialer
+	client := func() *Client {
+		c := newClient(t, Config{IgnoreRobots: true})
+		c.tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}
+		return c
+	}
+	get := func(c *Client, u string) {
+		t.Helper()
+		resp, err := c.Get(t.Context(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	a, b := client(), client()
+	get(a, "http://www.example.test/login/form")
+	get(a, "http://www.example.test/logout")
+	taken := a.TakeCookies()
+	if len(taken) != 5 {
+		t.Errorf("took %d cookies, want 5: %+v", len(taken), taken)
+	}
+	if again := a.TakeCookies(); again != nil {
+		t.Errorf("took %+v a second time", again)
+	}
+	b.AddCookies(taken)
+	for _, c := range []*Client{a, b} {
+		get(c, "http://www.example.test/login/x")
+		get(c, "http://img.example.test/y")
+		get(c, "http://other.test/z")
+	}
+	if b.TakeCookies() != nil {
+		t.Error("added cookies were taken again")
+	}
+	want := []string{
+		"www.example.test/login/x here=3; sid=1; wide=2",
+		"img.example.test/y wide=2",
+		"other.test/z ",
+	}
+	want = append(want, want...)
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("sent\n%q\nwant\n%q", seen, want)
+	}
+}
