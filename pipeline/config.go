@@ -81,7 +81,7 @@ type Config struct {
 	// CookiesFile is a Netscape cookies.txt (--cookies); Validate reads it
 	// into Cookies, which start every stage process's cookie jar.
 	CookiesFile  string           `json:"-"`
-	Cookies      []fetcher.Cookie `json:"cookies,omitempty"`
+	Cookies      []fetcher.Cookie `json:"-"` // the supervisor stores them in the crawl's cookie session
 	IgnoreRobots bool             `json:"ignore_robots,omitempty"`
 	Overwrite    bool             `json:"overwrite,omitempty"`
 	Split        int              `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
@@ -391,7 +391,7 @@ func (c *Config) save() error {
 	}
 	path := filepath.Join(c.stateDir(), "config.json")
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil { // it may hold cookies
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -52,7 +52,9 @@ func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
 	case d.s.cfg.Split > 1:
 		opts = append(opts, fetcher.WithRange(0, ""))
 	}
+	d.s.sess.load(ctx, d.ft.Session)
 	resp, err := d.s.client.Get(ctx, d.ft.URL, opts...)
+	d.s.sess.save(ctx)
 	var se *fetcher.StatusError
 	if len(opts) > 1 && errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 		if d.part != nil {

@@ -31,6 +31,9 @@ type PageTask struct {
 	// From is the page this one was found on (a detail page's listing
 	// page, a --next page's page before): its Referer.
 	From string `json:"r,omitempty"`
+	// Session is the version of the crawl's cookie session that holds the
+	// cookies set before this task was found (see metaSession).
+	Session int64 `json:"k,omitempty"`
 }
 
 // FileTask asks the download stage to fetch one file.
@@ -47,6 +50,9 @@ type FileTask struct {
 	// Cells are a CSV row's cells as far as the --name template uses them
 	// ({1}, {2}…); cells it does not use are left empty.
 	Cells []string `json:"x,omitempty"`
+	// Session is the version of the crawl's cookie session that holds the
+	// cookies set before this task was found (see metaSession).
+	Session int64 `json:"k,omitempty"`
 }
 
 func pageTask(queue string, t PageTask) store.Task {

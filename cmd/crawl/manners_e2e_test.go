@@ -242,3 +242,73 @@ func TestBadCookiesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionAcrossStages: the listing page sets a session cookie, once
+// ever, that the detail pages and the images require; they are fetched by
+// other stage processes, which get it all the same. A second run, with
+// --overwrite, still has the session though the site never sets it again.
+func TestSessionAcrossStages(t *testing.T) {
+	cookies := newHeaderLog("Cookie")
+	var mu sync.Mutex
+	issued := 0
+	need := func(w http.ResponseWriter, r *http.Request) bool {
+		if c, err := r.Cookie("sess"); err != nil || c.Value != "k7" {
+			http.Error(w, "session expired", http.StatusForbidden)
+			return false
+		}
+		return true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/list/1.html", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if issued == 0 {
+			http.SetCookie(w, &http.Cookie{Name: "sess", Value: "k7", Path: "/", HttpOnly: true})
+		}
+		issued++
+		mu.Unlock()
+		fmt.Fprint(w, `<html><body><div class="post"><a href="/g/1.html">1</a><a href="/g/2.html">2</a><a href="/g/3.html">3</a></div></body></html>`)
+	})
+	mux.HandleFunc("/g/", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if !sscan(r.URL.Path, "/g/%d.html", &n) {
+			http.NotFound(w, r)
+			return
+		}
+		if need(w, r) {
+			fmt.Fprintf(w, `<html><body><ul class="photos"><li><img src="/img/%d-1.jpg"><img src="/img/%d-2.jpg"></ul></body></html>`, n, n)
+		}
+	})
+	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
+		if need(w, r) {
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Write(jpeg(r.URL.Path))
+		}
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies.note(r)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := []string{"--list-url", srv.URL + "/list/{page}.html", "--pages", "1",
+		"--links", `//div[@class="post"]/a/@href`, "--images", `//ul[@class="photos"]//img/@src`,
+		"--out", out, "--quiet", "--retries", "0"}
+	for run := 1; run <= 2; run++ {
+		r := runCrawl(t, dir, "", append(args, "--overwrite")...)
+		mustCode(t, r, 0)
+		if got := files(t, out); len(got) != 6 {
+			t.Errorf("run %d: files %v\nstderr:\n%s", run, got, r.stderr)
+		}
+	}
+	want := map[string]string{}
+	for n := 1; n <= 3; n++ {
+		want[fmt.Sprintf("/g/%d.html", n)] = "sess=k7"
+		want[fmt.Sprintf("/img/%d-1.jpg", n)] = "sess=k7"
+		want[fmt.Sprintf("/img/%d-2.jpg", n)] = "sess=k7"
+	}
+	cookies.check(t, want)
+	if issued != 2 {
+		t.Errorf("listing page read %d times, want 2", issued)
+	}
+}
