@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // headerLog remembers one header of every request a server saw, by path
@@ -243,14 +244,20 @@ func TestBadCookiesFile(t *testing.T) {
 	}
 }
 
-// TestSessionAcrossStages: the listing page sets a session cookie, once
-// ever, that the detail pages and the images require; they are fetched by
-// other stage processes, which get it all the same. A second run, with
-// --overwrite, still has the session though the site never sets it again.
-func TestSessionAcrossStages(t *testing.T) {
-	cookies := newHeaderLog("Cookie")
-	var mu sync.Mutex
-	issued := 0
+// sessionSite is a gallery whose listing page sets a session cookie, once
+// ever, that its detail pages and images require; each image answers after
+// delay. It gives the crawl flags for it, the Cookie headers its pages and
+// images got, and how many times its listing page was read.
+type sessionSite struct {
+	srv     *httptest.Server
+	cookies *headerLog
+	mu      sync.Mutex
+	issued  int
+}
+
+func newSessionSite(t *testing.T, delay time.Duration) *sessionSite {
+	s := &sessionSite{cookies: newHeaderLog("Cookie")}
+	cookies, mu, issued := s.cookies, &s.mu, &s.issued
 	need := func(w http.ResponseWriter, r *http.Request) bool {
 		if c, err := r.Cookie("sess"); err != nil || c.Value != "k7" {
 			http.Error(w, "session expired", http.StatusForbidden)
@@ -261,10 +268,10 @@ func TestSessionAcrossStages(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/list/1.html", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		if issued == 0 {
+		if *issued == 0 {
 			http.SetCookie(w, &http.Cookie{Name: "sess", Value: "k7", Path: "/", HttpOnly: true})
 		}
-		issued++
+		*issued++
 		mu.Unlock()
 		fmt.Fprint(w, `<html><body><div class="post"><a href="/g/1.html">1</a><a href="/g/2.html">2</a><a href="/g/3.html">3</a></div></body></html>`)
 	})
@@ -279,36 +286,58 @@ func TestSessionAcrossStages(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("/img/", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
 		if need(w, r) {
 			w.Header().Set("Content-Type", "image/jpeg")
 			w.Write(jpeg(r.URL.Path))
 		}
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cookies.note(r)
 		mux.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	args := []string{"--list-url", srv.URL + "/list/{page}.html", "--pages", "1",
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *sessionSite) args(out string) []string {
+	return []string{"--list-url", s.srv.URL + "/list/{page}.html", "--pages", "1",
 		"--links", `//div[@class="post"]/a/@href`, "--images", `//ul[@class="photos"]//img/@src`,
 		"--out", out, "--quiet", "--retries", "0"}
-	for run := 1; run <= 2; run++ {
-		r := runCrawl(t, dir, "", append(args, "--overwrite")...)
-		mustCode(t, r, 0)
-		if got := files(t, out); len(got) != 6 {
-			t.Errorf("run %d: files %v\nstderr:\n%s", run, got, r.stderr)
-		}
-	}
+}
+
+// check fails t unless every detail page and image came with the session
+// cookie and the listing page was read reads times.
+func (s *sessionSite) check(t *testing.T, reads int) {
+	t.Helper()
 	want := map[string]string{}
 	for n := 1; n <= 3; n++ {
 		want[fmt.Sprintf("/g/%d.html", n)] = "sess=k7"
 		want[fmt.Sprintf("/img/%d-1.jpg", n)] = "sess=k7"
 		want[fmt.Sprintf("/img/%d-2.jpg", n)] = "sess=k7"
 	}
-	cookies.check(t, want)
-	if issued != 2 {
-		t.Errorf("listing page read %d times, want 2", issued)
+	s.cookies.check(t, want)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.issued != reads {
+		t.Errorf("listing page read %d times, want %d", s.issued, reads)
 	}
+}
+
+// TestSessionAcrossStages: the cookie the listing page sets reaches the
+// detail pages and the images, though other stage processes fetch them. A
+// second run, with --overwrite, still has the session though the site
+// never sets it again.
+func TestSessionAcrossStages(t *testing.T) {
+	site := newSessionSite(t, 0)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	for run := 1; run <= 2; run++ {
+		r := runCrawl(t, dir, "", append(site.args(out), "--overwrite")...)
+		mustCode(t, r, 0)
+		if got := files(t, out); len(got) != 6 {
+			t.Errorf("run %d: files %v\nstderr:\n%s", run, got, r.stderr)
+		}
+	}
+	site.check(t, 2)
 }
