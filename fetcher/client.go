@@ -319,17 +319,18 @@ func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Res
 // wrapping ErrTooLarge. The whole exchange is retried when the request or
 // the body read fails (truncated, stalled, reset), up to Retries retries
 // in all. A gzip body is decompressed (the cap applies to the decompressed
-// size). Of the options, WithReferer and WithHeader apply; a range would
-// make no page.
+// size). Of the options, WithReferer and WithHeader apply; a range is
+// ignored (a page is read whole).
 func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64, opt ...GetOption) (*Page, error) {
 	u, err := c.prepare(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
-	o := getOptions{rangeFrom: -1, gzip: true}
+	o := getOptions{gzip: true}
 	for _, f := range opt {
 		f(&o)
 	}
+	o.rangeFrom, o.rangeEnd, o.ifRange = -1, 0, ""
 	var page *Page
 	err = c.retry(ctx, func() error {
 		var err error
