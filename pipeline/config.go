@@ -66,26 +66,28 @@ type Config struct {
 	Worker string `json:"worker,omitempty"`
 
 	// Shared.
-	Name      string        `json:"name"`
-	Workers   int           `json:"workers"`
-	PerHost   int           `json:"per_host"`
-	Delay     time.Duration `json:"delay"`
-	Retries   int           `json:"retries"`
-	RetryWait time.Duration `json:"retry_wait"`
-	Timeout   time.Duration `json:"timeout"`
-	MaxSize   int64         `json:"max_size"` // 0: no limit
-	UserAgent string        `json:"user_agent,omitempty"`
-	Headers   []string      `json:"headers,omitempty"`
-	Cookie    string        `json:"cookie,omitempty"`
-	Referer   string        `json:"referer,omitempty"` // --referer: a URL for every request, "none", or "" as a browser sends it
-	// CookiesFile is a Netscape cookies.txt (--cookies); Validate reads it
-	// into Cookies, which start every stage process's cookie jar.
-	CookiesFile  string           `json:"-"`
-	Cookies      []fetcher.Cookie `json:"-"` // the supervisor stores them in the crawl's cookie session
-	IgnoreRobots bool             `json:"ignore_robots,omitempty"`
-	Overwrite    bool             `json:"overwrite,omitempty"`
-	Split        int              `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
-	Verbose      bool             `json:"verbose,omitempty"`
+	Name         string        `json:"name"`
+	Workers      int           `json:"workers"`
+	PerHost      int           `json:"per_host"`
+	Delay        time.Duration `json:"delay"`
+	Retries      int           `json:"retries"`
+	RetryWait    time.Duration `json:"retry_wait"`
+	Timeout      time.Duration `json:"timeout"`
+	MaxSize      int64         `json:"max_size"` // 0: no limit
+	UserAgent    string        `json:"user_agent,omitempty"`
+	Headers      []string      `json:"headers,omitempty"`
+	Cookie       string        `json:"cookie,omitempty"`
+	IgnoreRobots bool          `json:"ignore_robots,omitempty"`
+	Overwrite    bool          `json:"overwrite,omitempty"`
+	Split        int           `json:"split,omitempty"` // connections for one large file (--split); <= 1: one
+	Verbose      bool          `json:"verbose,omitempty"`
+
+	// What a browser sends: --referer (a URL for every request, "none", or
+	// "" as a browser sends it), and --cookies, read by Validate into
+	// Cookies, which the supervisor stores in the crawl's cookie session.
+	Referer     string           `json:"referer,omitempty"`
+	CookiesFile string           `json:"-"`
+	Cookies     []fetcher.Cookie `json:"-"`
 }
 
 // UsageError is a problem with what the user asked for: exit code 2.
