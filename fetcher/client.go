@@ -52,6 +52,15 @@ type Config struct {
 	// Log, when set, is told once per host which proxy the host goes
 	// through (never a password), when a proxy is configured at all.
 	Log io.Writer
+	// Referer is "" to send the Referer a browser would (see [Referer])
+	// from the page each request names with [WithReferer], NoReferer to
+	// send none, or a URL to send with every request. A Referer in Header
+	// wins over all three.
+	Referer string
+	// Cookies start the client's cookie jar (from --cookies); the cookies
+	// that answers set join it. Each goes only where its domain, path and
+	// Secure flag allow.
+	Cookies []Cookie
 }
 
 // HostGate is a per-host limit kept outside this process, such as on a
@@ -71,6 +80,9 @@ type Client struct {
 	limits *hostLimiter
 	robots *robotsCache
 	closed atomic.Bool
+	// userReferer: Config.Header has a Referer, sent as it is.
+	userReferer bool
+	session     *session
 }
 
 // New returns a Client for cfg. With cfg.LockDir set, the directory is
@@ -129,13 +141,34 @@ func New(cfg Config) (*Client, error) {
 		rate:   newRateLimit(cfg.RateLimit),
 		limits: newHostLimiter(cfg.PerHost, localDelay(cfg), cfg.LockDir),
 		robots: newRobotsCache(),
+
+		userReferer: cfg.Header.Get("Referer") != "",
 	}
-	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	sess, err := newSession(cfg.Cookies)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg.Cookies = nil // in the jar now
+	c.session = sess
+	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect, Jar: sess}
 	if routes != nil {
 		c.hc.Transport = routes
 	}
 	return c, nil
 }
+
+// TakeCookies returns the cookies that answers set since the last call
+// (nil if none), as records that another Client can take in with
+// AddCookies: each with its domain and path, and an expiry of -1 when it
+// deletes the cookie. A cookie the jar refused for its domain is not among
+// them.
+func (c *Client) TakeCookies() []Cookie { return c.session.take() }
+
+// AddCookies puts cookies into the client's jar, such as those another
+// Client took with TakeCookies; a later one of the same domain, path and
+// name replaces an earlier, and one already expired deletes it. They are
+// not returned by TakeCookies.
+func (c *Client) AddCookies(cookies []Cookie) { c.session.add(cookies) }
 
 // Close releases the lock files and idle connections. Requests made after
 // Close fail; bodies still open may be read and closed as usual.
@@ -162,7 +195,36 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > c.cfg.MaxRedirects {
 		return fmt.Errorf("stopped after %d redirects", c.cfg.MaxRedirects)
 	}
+	// net/http sends the redirecting URL as Referer; a browser keeps the
+	// page the request was made from, under its policy for the new URL.
+	if c.userReferer {
+		req.Header["Referer"] = via[0].Header["Referer"]
+		return nil
+	}
+	from, _ := req.Context().Value(fromKey{}).(string)
+	if ref := c.referer(from, req.URL); ref != "" {
+		req.Header.Set("Referer", ref)
+	} else {
+		req.Header.Del("Referer")
+	}
 	return nil
+}
+
+// fromKey is the context key under which a request made from a page
+// carries that page (WithReferer) through its redirects.
+type fromKey struct{}
+
+// referer is the Referer for a request to target made from the page at
+// from ("" if none), under Config.Referer; "" sends none. A Referer in
+// Config.Header is not its business.
+func (c *Client) referer(from string, target *url.URL) string {
+	switch c.cfg.Referer {
+	case NoReferer:
+		return ""
+	case "":
+		return Referer(from, target)
+	}
+	return c.cfg.Referer
 }
 
 // GetOption adjusts one Get request.
@@ -170,8 +232,9 @@ type GetOption func(*getOptions)
 
 type getOptions struct {
 	header    http.Header
-	rangeFrom int64 // -1: no Range header
-	rangeEnd  int64 // > rangeFrom: the range stops before this offset; else it is open
+	from      string // the page the request is made from (WithReferer)
+	rangeFrom int64  // -1: no Range header
+	rangeEnd  int64  // > rangeFrom: the range stops before this offset; else it is open
 	ifRange   string
 	gzip      bool // ask for gzip (GetPage decodes it)
 }
@@ -200,6 +263,14 @@ func WithRangeEnd(offset, end int64, ifRange string) GetOption {
 			o.rangeEnd = end
 		}
 	}
+}
+
+// WithReferer names the page the request is made from: its Referer is
+// the one a browser would send (see [Referer]), unless Config.Referer or a
+// Referer header in Config.Header says otherwise. A redirect keeps the page
+// and applies the policy again to where it leads.
+func WithReferer(page string) GetOption {
+	return func(o *getOptions) { o.from = page }
 }
 
 // WithHeader sets one extra header for this request; it overrides the
@@ -272,16 +343,22 @@ func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Res
 // wrapping ErrTooLarge. The whole exchange is retried when the request or
 // the body read fails (truncated, stalled, reset), up to Retries retries
 // in all. A gzip body is decompressed (the cap applies to the decompressed
-// size).
-func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64) (*Page, error) {
+// size). Of the options, WithReferer and WithHeader apply; a range is
+// ignored (a page is read whole).
+func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64, opt ...GetOption) (*Page, error) {
 	u, err := c.prepare(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
+	o := getOptions{gzip: true}
+	for _, f := range opt {
+		f(&o)
+	}
+	o.rangeFrom, o.rangeEnd, o.ifRange = -1, 0, ""
 	var page *Page
 	err = c.retry(ctx, func() error {
 		var err error
-		page, err = c.pageOnce(ctx, u, limit)
+		page, err = c.pageOnce(ctx, u, limit, &o)
 		return err
 	})
 	return page, err
@@ -365,6 +442,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 		release = func() { once.Do(func() { gateRelease(); local() }) }
 	}
 	reqCtx, cancel := context.WithCancelCause(ctx)
+	if o.from != "" && c.cfg.Referer == "" && !c.userReferer {
+		reqCtx = context.WithValue(reqCtx, fromKey{}, o.from)
+	}
 	var conn net.Conn
 	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
@@ -429,6 +509,11 @@ func (c *Client) setHeaders(req *http.Request, o *getOptions) {
 	if o.gzip {
 		h.Set("Accept-Encoding", "gzip")
 	}
+	if !c.userReferer {
+		if ref := c.referer(o.from, req.URL); ref != "" {
+			h.Set("Referer", ref)
+		}
+	}
 	for name, values := range c.cfg.Header {
 		h[http.CanonicalHeaderKey(name)] = append([]string(nil), values...)
 	}
@@ -463,8 +548,8 @@ func (c *Client) discard(body io.ReadCloser, cancel context.CancelCauseFunc) {
 }
 
 // pageOnce makes one request to u and reads the whole body.
-func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64) (*Page, error) {
-	resp, err := c.once(ctx, u, &getOptions{rangeFrom: -1, gzip: true})
+func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOptions) (*Page, error) {
+	resp, err := c.once(ctx, u, o)
 	if err != nil {
 		return nil, err
 	}

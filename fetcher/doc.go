@@ -16,7 +16,12 @@
 //   - a stall timeout on response bodies: a body read that sees no byte for
 //     Config.Timeout fails with an error wrapping [ErrStalled], while a long
 //     body that keeps flowing is never cut off;
-//   - Range/If-Range requests for resuming downloads ([WithRange]).
+//   - Range/If-Range requests for resuming downloads ([WithRange]);
+//   - the Referer a browser sends ([Referer], [WithReferer]), or the one
+//     Config.Referer fixes, or none;
+//   - a cookie jar seeded from a Netscape cookies.txt ([LoadCookies],
+//     Config.Cookies) that keeps the cookies answers set; [Client.TakeCookies]
+//     and [Client.AddCookies] let a crawl share them between processes.
 //
 // [Client.Get] streams: the caller reads and closes Response.Body, and the
 // per-host slot is held until it does. [Client.GetPage] reads a whole page

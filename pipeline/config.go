@@ -95,6 +95,13 @@ type Config struct {
 	// stage process over all its downloads (so per worker with Redis); 0
 	// is none.
 	LimitRate int64 `json:"limit_rate,omitempty"`
+
+	// What a browser sends: --referer (a URL for every request, "none", or
+	// "" as a browser sends it), and --cookies, read by Validate into
+	// Cookies, which the supervisor stores in the crawl's cookie session.
+	Referer     string           `json:"referer,omitempty"`
+	CookiesFile string           `json:"-"`
+	Cookies     []fetcher.Cookie `json:"-"`
 }
 
 // UsageError is a problem with what the user asked for: exit code 2.
@@ -160,6 +167,18 @@ func (c *Config) Validate() error {
 		if name, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
 			return usagef("--header %q: want 'Name: value'", h)
 		}
+	}
+	if c.Referer != "" && c.Referer != fetcher.NoReferer {
+		if err := checkHTTPURL("--referer", c.Referer); err != nil {
+			return usagef("--referer %q: want an http(s) URL or none", c.Referer)
+		}
+	}
+	if c.CookiesFile != "" {
+		cookies, err := fetcher.LoadCookies(c.CookiesFile)
+		if err != nil {
+			return usagef("--cookies: %w", err)
+		}
+		c.Cookies = cookies
 	}
 	if c.Mode == ModeGet {
 		return nil

@@ -38,20 +38,27 @@ func (s *parseStage) run(ctx context.Context) error {
 }
 
 // readPage fetches and parses one HTML page.
-func (s *pageStage) readPage(ctx context.Context, rawURL string) (*parser.Document, error) {
-	page, err := s.client.GetPage(ctx, rawURL, pageLimit)
+// t is the task that asks for it, with the page it was found on (its
+// Referer) and the version of the cookie session it needs. The cookies
+// its answer set are saved in the session; the tasks found on the page
+// carry the version returned.
+func (s *pageStage) readPage(ctx context.Context, t PageTask) (doc *parser.Document, session int64, err error) {
+	s.sess.load(ctx, t.Session)
+	page, err := s.client.GetPage(ctx, t.URL, pageLimit, fetcher.WithReferer(t.From))
+	session = s.sess.save(ctx)
 	if err != nil {
-		return nil, err
+		return nil, session, err
 	}
-	doc, err := parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
+	rawURL := t.URL
+	doc, err = parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", rawURL, err)
+		return nil, session, fmt.Errorf("parse %s: %w", rawURL, err)
 	}
 	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
 	if s.cfg.Verbose {
 		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())
 	}
-	return doc, nil
+	return doc, session, nil
 }
 
 // title is the {title} of a page: from --title, else its <title>.
@@ -65,8 +72,8 @@ func (s *pageStage) title(doc *parser.Document) string {
 }
 
 // images turns the image selector's matches on doc into download tasks,
-// numbered from n0+1.
-func (s *pageStage) images(doc *parser.Document, source string, page int, title string, n0 int) []store.Task {
+// numbered from n0+1, that need version session of the cookie session.
+func (s *pageStage) images(doc *parser.Document, source string, page int, title string, n0 int, session int64) []store.Task {
 	var out []store.Task
 	seen := map[string]bool{}
 	for _, u := range s.cp.images.URLs(doc) {
@@ -75,7 +82,7 @@ func (s *pageStage) images(doc *parser.Document, source string, page int, title 
 			continue
 		}
 		seen[u] = true
-		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: n0 + len(out) + 1, Title: title, Checked: true}))
+		out = append(out, fileTask(FileTask{URL: u, Source: source, Page: page, N: n0 + len(out) + 1, Title: title, Checked: true, Session: session}))
 	}
 	return out
 }
@@ -88,7 +95,7 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	doc, err := s.readPage(ctx, pt.URL)
+	doc, session, err := s.readPage(ctx, pt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -104,14 +111,14 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 	var next []store.Task
 	if s.cp.links != nil {
 		for _, link := range s.cp.links.URLs(doc) {
-			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page}))
+			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page, From: pt.URL, Session: session}))
 		}
 	} else {
-		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0)
+		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0, session)
 	}
 	if pt.Open && len(next) > 0 {
 		n := pt.Page + 1
-		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true}))
+		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true, Session: session}))
 	}
 	s.ack(ctx, t, next...)
 }
@@ -123,7 +130,7 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	doc, err := s.readPage(ctx, pt.URL)
+	doc, session, err := s.readPage(ctx, pt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -135,13 +142,13 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 	if title == "" {
 		title = s.title(doc)
 	}
-	next := s.images(doc, pt.URL, pt.Page, title, pt.N)
+	next := s.images(doc, pt.URL, pt.Page, title, pt.N, session)
 	if s.cp.next != nil {
 		// The gallery goes on on another page. The parse queue's seen set
 		// (a URL is put once per run) stops a cycle.
 		for _, u := range s.cp.next.URLs(doc) {
 			if u != pt.URL {
-				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next)}))
+				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next), From: pt.URL, Session: session}))
 				break
 			}
 		}

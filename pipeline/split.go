@@ -239,7 +239,7 @@ func (sp *split) fetchSegment(ctx context.Context, i int, seg store.Segment, tot
 	from := seg.Start + seg.Done
 	if resp == nil {
 		var err error
-		resp, err = d.s.client.Get(ctx, d.ft.URL, fetcher.WithRangeEnd(from, seg.End, validator))
+		resp, err = d.s.client.Get(ctx, d.ft.URL, fetcher.WithRangeEnd(from, seg.End, validator), d.referer())
 		var se *fetcher.StatusError
 		switch {
 		case errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable:

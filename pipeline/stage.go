@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type runner struct {
 	cfg    *Config
 	db     store.Backend // queues and records, on whichever backend the crawl runs
 	client *fetcher.Client
+	sess   *session // the crawl's cookies, shared with its other processes
 	ev     *emitter
 	log    io.Writer
 	owner  string
@@ -71,10 +73,14 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		return err
 	}
 	defer client.Close()
+	sess := newSession(db, client, stderr)
+	sess.load(ctx, math.MaxInt64)
+	go sess.poll(ctx)
 	r := &runner{
 		cfg:    cfg,
 		db:     db,
 		client: client,
+		sess:   sess,
 		ev:     newEmitter(stdout),
 		log:    stderr,
 		owner:  ownerName(name, os.Getpid()),
@@ -114,6 +120,7 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, stage string,
 		UserAgent:    cfg.UserAgent,
 		Header:       h,
 		Cookie:       cfg.Cookie,
+		Referer:      cfg.Referer,
 		Timeout:      cfg.Timeout,
 		Retries:      cfg.Retries,
 		RetryWait:    cfg.RetryWait,

@@ -41,7 +41,7 @@ func (d *fileDownload) ask(ctx context.Context) (*answer, error) {
 // already, a run having died before the rename, or the file shrank) starts
 // over with a request for the whole file.
 func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
-	var opts []fetcher.GetOption
+	opts := []fetcher.GetOption{d.referer()}
 	switch {
 	case d.part != nil && d.part.Size() > 0:
 		if v := d.part.Validator(); v != "" {
@@ -52,21 +52,27 @@ func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
 	case d.s.cfg.Split > 1:
 		opts = append(opts, fetcher.WithRange(0, ""))
 	}
+	d.s.sess.load(ctx, d.ft.Session)
 	resp, err := d.s.client.Get(ctx, d.ft.URL, opts...)
+	d.s.sess.save(ctx)
 	var se *fetcher.StatusError
-	if len(opts) > 0 && errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+	if len(opts) > 1 && errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 		if d.part != nil {
 			if err := d.part.Reset(); err != nil {
 				return nil, errFinal{err}
 			}
 		}
-		resp, err = d.s.client.Get(ctx, d.ft.URL)
+		resp, err = d.s.client.Get(ctx, d.ft.URL, d.referer())
 	}
 	if err != nil {
 		return nil, errFinal{err} // the fetcher has already retried the request
 	}
 	return resp, nil
 }
+
+// referer names the page the file was found on, its Source, as the page
+// its requests are made from; a list or the command line is no page.
+func (d *fileDownload) referer() fetcher.GetOption { return fetcher.WithReferer(d.ft.Source) }
 
 // open makes the answer ready for a transfer: checked, its first bytes
 // read, the file named after them if its name waited, the part given the

@@ -47,6 +47,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if err := prepare(ctx, db, cfg); err != nil {
 		return nil, err
 	}
+	if err := saveCookies(ctx, db, cfg.Cookies); err != nil {
+		return nil, err
+	}
 	if err := cfg.save(); err != nil {
 		return nil, err
 	}

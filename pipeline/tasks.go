@@ -28,12 +28,18 @@ type PageTask struct {
 	// title and the count of images found so far.
 	Title string `json:"t,omitempty"`
 	N     int    `json:"n,omitempty"`
+	// From is the page this one was found on (a detail page's listing
+	// page, a --next page's page before): its Referer.
+	From string `json:"r,omitempty"`
+	// Session is the version of the crawl's cookie session that holds the
+	// cookies set before this task was found (see metaSession).
+	Session int64 `json:"k,omitempty"`
 }
 
 // FileTask asks the download stage to fetch one file.
 type FileTask struct {
 	URL    string `json:"u"`
-	Source string `json:"s,omitempty"` // the page or list the URL came from
+	Source string `json:"s,omitempty"` // the page or list the URL came from; a page is the Referer
 	Page   int    `json:"p,omitempty"`
 	N      int    `json:"n,omitempty"` // 1-based position of the URL on its page or list
 	Title  string `json:"t,omitempty"`
@@ -44,6 +50,9 @@ type FileTask struct {
 	// Cells are a CSV row's cells as far as the --name template uses them
 	// ({1}, {2}…); cells it does not use are left empty.
 	Cells []string `json:"x,omitempty"`
+	// Session is the version of the crawl's cookie session that holds the
+	// cookies set before this task was found (see metaSession).
+	Session int64 `json:"k,omitempty"`
 }
 
 func pageTask(queue string, t PageTask) store.Task {

@@ -137,6 +137,14 @@ type Backend interface {
 	// SetMeta stores value under key.
 	SetMeta(ctx context.Context, key, value string) error
 
+	// UpdateMeta stores update(old) under key, old being the value stored
+	// there ("" if unset), in one atomic step: no other write to key comes
+	// between the read and the write, from any process. update may be
+	// called more than once (when key changed meanwhile, it is read and
+	// updated again); when it returns an error, nothing is stored and
+	// UpdateMeta returns that error.
+	UpdateMeta(ctx context.Context, key string, update func(old string) (string, error)) error
+
 	// FileByURL returns the record of the file downloaded from url, if
 	// any, in any generation.
 	FileByURL(ctx context.Context, url string) (File, bool, error)

@@ -296,6 +296,24 @@ func (db *DB) SetMeta(ctx context.Context, key, value string) error {
 	})
 }
 
+// UpdateMeta is [Backend.UpdateMeta]: the read and the write share one
+// write-locked transaction.
+func (db *DB) UpdateMeta(ctx context.Context, key string, update func(old string) (string, error)) error {
+	return db.write(ctx, fmt.Sprintf("update meta %q", key), func(ctx context.Context, tx *sql.Tx) error {
+		var old string
+		err := tx.QueryRowContext(ctx, sqlMeta, key).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		v, err := update(old)
+		if err != nil {
+			return err
+		}
+		_, err = db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, v)
+		return err
+	})
+}
+
 // Timing is [Backend.Timing].
 func (db *DB) Timing() LeaseTiming { return db.timing }
 

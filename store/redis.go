@@ -793,6 +793,36 @@ func (r *RedisDB) SetMeta(ctx context.Context, key, value string) error {
 	return nil
 }
 
+// UpdateMeta is [Backend.UpdateMeta]: an optimistic transaction that
+// starts over when the meta hash changed between the read and the write.
+func (r *RedisDB) UpdateMeta(ctx context.Context, key string, update func(old string) (string, error)) error {
+	meta := r.key("meta")
+	for range 100 {
+		err := r.c.Watch(ctx, func(tx *redis.Tx) error {
+			old, err := tx.HGet(ctx, meta, key).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			v, err := update(old)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, meta, key, v)
+				return nil
+			})
+			return err
+		}, meta)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return fmt.Errorf("update meta %q: %w", key, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("update meta %q: it keeps changing", key)
+}
+
 // --- file records ----------------------------------------------------------
 
 // FileByURL is [Backend.FileByURL].

@@ -462,6 +462,7 @@ func TestBadInput(t *testing.T) {
 		{"bad duration", append(good, "--delay", "soon"), "--delay"},
 		{"bad max size", append(good, "--max-size", "12XB"), "--max-size"},
 		{"bad header", append(good, "--header", "NoColon"), "--header"},
+		{"bad referer", append(good, "--referer", "ftp://x/"), "--referer"},
 		{"unknown flag", append(good, "--frobnicate"), "frobnicate"},
 		{"bad list url", with("--list-url", "ftp://x/{page}"), "--list-url"},
 		{"profile unknown key", append(good, "--site", "bad.yaml"), "no_such_flag"},

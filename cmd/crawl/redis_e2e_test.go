@@ -164,3 +164,33 @@ func manifest7(t *testing.T, out string) map[string][]string {
 	}
 	return rows
 }
+
+// TestRedisSession: on a crawl shared through Redis, the cookie the
+// listing page sets reaches a worker on another machine that downloads.
+func TestRedisSession(t *testing.T) {
+	redis := redistest.Start(t)
+	site := newSessionSite(t, 300*time.Millisecond)
+	dir := t.TempDir()
+	w, werr := startBg(t, dir, "worker", "--queue", redis.URL, "--stage", "download", "--out", filepath.Join(dir, "w"), "--quiet")
+	r := runCrawl(t, dir, "", append(site.args(filepath.Join(dir, "coord")), "--queue", redis.URL, "--workers", "1")...)
+	mustCode(t, r, 0)
+	left := make(chan error, 1)
+	go func() { left <- w.Wait() }()
+	select {
+	case err := <-left:
+		if err != nil {
+			t.Fatalf("worker: %v\n%s", err, werr)
+		}
+	case <-time.After(time.Minute):
+		w.Process.Kill()
+		<-left
+		t.Fatalf("the worker did not leave when the crawl completed\n%s", werr)
+	}
+	if len(files(t, filepath.Join(dir, "w"))) == 0 {
+		t.Error("the worker downloaded nothing")
+	}
+	if n := len(manifest7(t, filepath.Join(dir, "coord"))); n != 6 {
+		t.Errorf("manifest has %d rows, want 6", n)
+	}
+	site.check(t, 1)
+}

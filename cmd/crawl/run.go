@@ -208,6 +208,8 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.cfg.Cookie, "cookie", "", "Cookie header, e.g. 'a=b; c=d'")
 	f.Var(&o.proxy, "proxy", "proxy for every request: http://, https://, socks5:// or socks5h://HOST:PORT; '' ignores HTTP_PROXY, HTTPS_PROXY, ALL_PROXY")
 	f.StringVar(&o.rate, "limit-rate", "", "all downloads together stay under RATE bytes per second: 500K, 2M (K=1024, M=1024²)")
+	f.StringVar(&o.cfg.CookiesFile, "cookies", "", "Netscape cookies.txt (as browser export extensions, curl -c and wget write) to start the crawl's cookies from")
+	f.StringVar(&o.cfg.Referer, "referer", "", "Referer for every request, or none (default: as a browser sends it)")
 	f.BoolVar(&o.cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
 	f.IntVar(&o.cfg.Split, "split", 1, "download each large file over N connections with Range when the server allows it")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -425,6 +427,49 @@ func testMeta(t *testing.T, f *fixture) {
 	}
 	if got, err := b.Meta(f.ctx, "job"); err != nil || got != "crawl-3" {
 		t.Errorf("meta set through a second handle: %q, %v", got, err)
+	}
+}
+
+// testUpdateMeta: concurrent updates of one key through two handles lose
+// none of one another's changes, and a failed update stores nothing.
+func testUpdateMeta(t *testing.T, f *fixture) {
+	handles := []store.Backend{f.open(stable), f.open(stable)}
+	const workers, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				errs <- handles[w%2].UpdateMeta(f.ctx, "count", func(old string) (string, error) {
+					n := 0
+					if old != "" {
+						var err error
+						if n, err = strconv.Atoi(old); err != nil {
+							return "", err
+						}
+					}
+					return strconv.Itoa(n + 1), nil
+				})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := handles[0].Meta(f.ctx, "count"); err != nil || got != strconv.Itoa(workers*each) {
+		t.Errorf("count after %d updates: %q, %v", workers*each, got, err)
+	}
+	boom := errors.New("boom")
+	err := handles[1].UpdateMeta(f.ctx, "count", func(string) (string, error) { return "lost", boom })
+	if !errors.Is(err, boom) {
+		t.Errorf("failed update: %v, want it to wrap %v", err, boom)
+	}
+	if got, _ := handles[0].Meta(f.ctx, "count"); got != strconv.Itoa(workers*each) {
+		t.Errorf("a failed update stored %q", got)
 	}
 }
 

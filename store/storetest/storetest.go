@@ -68,6 +68,7 @@ var cases = []struct {
 	{"Restart", testRestart},
 	{"IDsNeverReused", testIDsNeverReused},
 	{"Meta", testMeta},
+	{"UpdateMeta", testUpdateMeta},
 	{"Files", testFiles},
 	{"AckFiles", testAckFiles},
 	{"FailuresOrder", testFailuresOrder},
