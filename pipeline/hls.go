@@ -127,7 +127,7 @@ func (h hls) fetch(ctx context.Context, first *answer) (string, int64, error) {
 func (h hls) playlist(ctx context.Context, first *answer) ([]byte, string, error) {
 	d := h.d
 	if first == nil {
-		page, err := d.s.client.GetPage(ctx, d.ft.URL, maxPlaylistBytes)
+		page, err := d.s.client.GetPage(ctx, d.ft.URL, maxPlaylistBytes, d.referer())
 		if err != nil {
 			return nil, "", errFinal{fmt.Errorf("playlist: %w", err)} // the fetcher has already retried
 		}
@@ -163,7 +163,7 @@ func (h hls) media(ctx context.Context, body []byte, base string) (*parser.Playl
 	if err != nil {
 		return nil, errFinal{err}
 	}
-	page, err := h.d.s.client.GetPage(ctx, v.URI, maxPlaylistBytes)
+	page, err := h.d.s.client.GetPage(ctx, v.URI, maxPlaylistBytes, h.d.referer())
 	if err != nil {
 		return nil, errFinal{fmt.Errorf("variant playlist: %w", err)}
 	}
@@ -287,7 +287,7 @@ func (h hls) segments(ctx context.Context, pl *parser.Playlist, from int, ts boo
 	n := max(1, d.s.cfg.PerHost)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	keys := &keyCache{keys: make(map[string][]byte)}
+	keys := &keyCache{keys: make(map[string][]byte), referer: d.referer()}
 	pending := make(chan chan segmentResult, 2*n)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -408,7 +408,8 @@ func (h hls) resource(ctx context.Context, rawURL string, r parser.ByteRange) ([
 }
 
 func (h hls) resourceOnce(ctx context.Context, rawURL string, r parser.ByteRange) ([]byte, error) {
-	var opts []fetcher.GetOption
+	// The player's requests come from the page, as a browser's do.
+	opts := []fetcher.GetOption{h.d.referer()}
 	if !r.Whole() {
 		if r.Length == 0 {
 			return nil, nil
@@ -468,8 +469,9 @@ func noEOF(err error) error {
 // keyCache holds the AES-128 keys of a stream by URI, each fetched once
 // (through the same client as the segments) or decoded from a data: URI.
 type keyCache struct {
-	mu   sync.Mutex
-	keys map[string][]byte
+	mu      sync.Mutex
+	keys    map[string][]byte
+	referer fetcher.GetOption // the page the stream was found on
 }
 
 // key returns the 16 bytes of the key at uri.
@@ -484,7 +486,7 @@ func (kc *keyCache) key(ctx context.Context, c *fetcher.Client, uri string) ([]b
 		return nil, errFinal{fmt.Errorf("key: %w", err)}
 	}
 	if !isData {
-		page, err := c.GetPage(ctx, uri, maxKeyBytes)
+		page, err := c.GetPage(ctx, uri, maxKeyBytes, kc.referer)
 		if err != nil {
 			return nil, errFinal{fmt.Errorf("key: %w", err)}
 		}

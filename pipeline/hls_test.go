@@ -173,7 +173,8 @@ seg5.ts
 	srv.File("/v/index.m3u8", fault.File{Body: []byte(playlist), ContentType: mpegURL})
 	e := newDownloadEnv(t, nil)
 	url := srv.URL("/v/index.m3u8")
-	e.get(FileTask{URL: url})
+	page := srv.URL("/watch/7.html?t=1")
+	e.get(FileTask{URL: url, Source: page})
 	want := bytes.Join(plain, nil)
 	e.wantFiles(map[string][]byte{"index.ts": want})
 	e.wantRecord(url, "index.ts", want)
@@ -182,6 +183,20 @@ seg5.ts
 	}
 	if n := srv.Count("/k2"); n != 1 {
 		t.Errorf("key 2 fetched %d times", n)
+	}
+	// The player's requests come from the page: the playlist, the keys
+	// and the segments carry it as Referer, only its origin to another
+	// host.
+	for _, path := range []string{"/v/index.m3u8", "/keys/k1", "/v/seg0.ts", "/v/seg5.ts", "/k2"} {
+		for _, r := range requests(t, srv, path) {
+			want := page
+			if path == "/k2" {
+				want = srv.URL("/") // the page's origin
+			}
+			if r.Referer != want {
+				t.Errorf("%s asked for with Referer %q, want %q", path, r.Referer, want)
+			}
+		}
 	}
 }
 

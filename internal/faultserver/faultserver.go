@@ -144,6 +144,7 @@ type Request struct {
 	Path    string
 	Range   string // the Range header, "" if none
 	IfRange string // the If-Range header, "" if none
+	Referer string // the Referer header, "" if none
 	Start   time.Time
 	End     time.Time // when the request was counted over (see recorder)
 	// ClientGone: the client closed the connection while the answer was
@@ -444,6 +445,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Path:    r.URL.Path,
 		Range:   r.Header.Get("Range"),
 		IfRange: r.Header.Get("If-Range"),
+		Referer: r.Header.Get("Referer"),
 		Start:   time.Now(),
 	})
 	s.mu.Unlock()
