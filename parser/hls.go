@@ -186,6 +186,10 @@ func ParsePlaylist(body []byte, base string) (*Playlist, error) {
 			if err != nil || seq < 0 {
 				return nil, lineErr(fmt.Errorf("bad media sequence %q", value))
 			}
+			if len(p.Segments) > 0 {
+				// It numbers the first segment, so it must come before it.
+				return nil, lineErr(errors.New("media sequence after the first segment"))
+			}
 			p.MediaSequence = seq
 		case "#EXT-X-ENDLIST":
 			p.EndList = true
