@@ -184,7 +184,10 @@ func (c *Client) Close() error {
 }
 
 // checkRedirect stops a redirect chain that is too long or comes back to a
-// URL already visited.
+// URL already visited. A redirect to another host is a first request to
+// that host: the answer that redirected is finished and its host's slot
+// given back, then the target's robots.txt is obeyed and a slot of its
+// host taken (its --delay kept), which the request holds from then on.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	next := req.URL.String()
 	for _, prev := range via {
@@ -195,13 +198,22 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > c.cfg.MaxRedirects {
 		return fmt.Errorf("stopped after %d redirects", c.cfg.MaxRedirects)
 	}
+	f, _ := req.Context().Value(flightKey{}).(*flight)
+	if f != nil {
+		if err := c.redirectSlot(f, req); err != nil {
+			return err
+		}
+	}
 	// net/http sends the redirecting URL as Referer; a browser keeps the
 	// page the request was made from, under its policy for the new URL.
 	if c.userReferer {
 		req.Header["Referer"] = via[0].Header["Referer"]
 		return nil
 	}
-	from, _ := req.Context().Value(fromKey{}).(string)
+	var from string
+	if f != nil {
+		from = f.from
+	}
 	if ref := c.referer(from, req.URL); ref != "" {
 		req.Header.Set("Referer", ref)
 	} else {
@@ -210,9 +222,62 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// fromKey is the context key under which a request made from a page
-// carries that page (WithReferer) through its redirects.
-type fromKey struct{}
+// flight is what a request made by once carries in its context through
+// its redirects: the page it is made from, and the per-host slot it holds.
+type flight struct {
+	ctx     context.Context // the caller's: for the waits of a redirect
+	from    string          // the page the request is made from (WithReferer), "" if none
+	host    string          // the host key of the slot held
+	release func()          // gives the slot back; nil when none is held
+}
+
+// flightKey is the context key of a request's *flight.
+type flightKey struct{}
+
+// done gives back the slot the request holds, if any.
+func (f *flight) done() {
+	if f.release != nil {
+		f.release()
+		f.release = nil
+	}
+}
+
+// redirectSlot moves the request of f to the host of req, the target of
+// a redirect, when that is another host: the redirect's answer is read
+// and closed and its slot given back first (so that two hosts redirecting
+// to each other cannot hold each other's slots), then the target is
+// checked against its robots.txt and a slot of its host taken.
+func (c *Client) redirectSlot(f *flight, req *http.Request) error {
+	host := hostKey(req.URL)
+	if host == f.host {
+		return nil
+	}
+	if prev := req.Response; prev != nil {
+		// What net/http would do right after this check, done first so
+		// that the answer is over before its slot goes.
+		if prev.ContentLength == -1 || prev.ContentLength <= 2<<10 {
+			_, _ = io.CopyN(io.Discard, prev.Body, 2<<10)
+		}
+		prev.Body.Close()
+	}
+	f.done()
+	f.host = host
+	if !c.cfg.IgnoreRobots {
+		ok, err := c.allowed(f.ctx, req.URL)
+		if err != nil {
+			return fmt.Errorf("redirect to %s: robots.txt: %w", req.URL, err)
+		}
+		if !ok {
+			return fmt.Errorf("redirect to %s: %w", req.URL, ErrDisallowed)
+		}
+	}
+	release, err := c.acquire(f.ctx, req.URL)
+	if err != nil {
+		return fmt.Errorf("redirect to %s: %w", req.URL, err)
+	}
+	f.release = release
+	return nil
+}
 
 // referer is the Referer for a request to target made from the page at
 // from ("" if none), under Config.Referer; "" sends none. A Referer in
@@ -421,37 +486,52 @@ func localDelay(cfg Config) time.Duration {
 	return cfg.Delay
 }
 
+// acquire waits for a slot of u's host, in this process, in LockDir and
+// at the Gate when there is one, and for the host's delay; release gives
+// it back (safe to call more than once).
+func (c *Client) acquire(ctx context.Context, u *url.URL) (release func(), err error) {
+	host := hostKey(u)
+	release, err = c.limits.acquire(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("wait for host slot: %w", err)
+	}
+	if c.cfg.Gate == nil {
+		return release, nil
+	}
+	gateRelease, err := c.cfg.Gate.AcquireHost(ctx, host, c.cfg.PerHost, c.cfg.Delay)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("wait for host slot: %w", err)
+	}
+	local := release
+	var once sync.Once
+	return func() { once.Do(func() { gateRelease(); local() }) }, nil
+}
+
 // once makes one request to u, holding a per-host slot until the returned
 // Response's Body is closed (or until it returns an error).
 func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response, error) {
 	if c.closed.Load() {
 		return nil, fmt.Errorf("fetch %s: %w", u, errClosed)
 	}
-	release, err := c.limits.acquire(ctx, hostKey(u))
+	release, err := c.acquire(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: wait for host slot: %w", u, err)
+		return nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
-	if c.cfg.Gate != nil {
-		gateRelease, err := c.cfg.Gate.AcquireHost(ctx, hostKey(u), c.cfg.PerHost, c.cfg.Delay)
-		if err != nil {
-			release()
-			return nil, fmt.Errorf("fetch %s: wait for host slot: %w", u, err)
-		}
-		local := release
-		var once sync.Once
-		release = func() { once.Do(func() { gateRelease(); local() }) }
-	}
-	reqCtx, cancel := context.WithCancelCause(ctx)
+	// The slot held is the flight's: a redirect to another host trades
+	// it for one of that host's (see redirectSlot).
+	f := &flight{ctx: ctx, host: hostKey(u), release: release}
 	if o.from != "" && c.cfg.Referer == "" && !c.userReferer {
-		reqCtx = context.WithValue(reqCtx, fromKey{}, o.from)
+		f.from = o.from
 	}
+	reqCtx, cancel := context.WithCancelCause(context.WithValue(ctx, flightKey{}, f))
 	var conn net.Conn
 	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
 	})
 	fail := func(err error) (*Response, error) {
 		cancel(nil)
-		release()
+		f.done()
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u.String(), nil)
@@ -490,7 +570,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 	} else if resp.ContentLength >= 0 {
 		r.Total = resp.ContentLength
 	}
-	body := newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, release)
+	body := newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, f.done)
 	if resp.ProtoMajor == 1 {
 		body.conn = conn // an HTTP/2 connection is shared: never closed here
 	}

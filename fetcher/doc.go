@@ -11,6 +11,10 @@
 //     kernel when a process dies, so kill -9 is safe). With Config.Gate set
 //     to a [RedisGate] they hold across every machine of a distributed crawl;
 //   - robots.txt, fetched once per host and obeyed unless Config.IgnoreRobots;
+//   - redirects followed as first requests: one to another host gives the
+//     first host's slot back once the redirect is answered, obeys the
+//     target's robots.txt and waits for a slot of the target's host (its
+//     delay included), held until the body is closed;
 //   - retries with exponential back-off and jitter for timeouts, connection
 //     errors, 408, 429 and 5xx answers, obeying Retry-After;
 //   - a stall timeout on response bodies: a body read that sees no byte for

@@ -96,7 +96,8 @@ func (sp *split) resumeSegments(ctx context.Context) (string, int64, error) {
 // connections (each request also waits for its per-host slot), taking the
 // pieces in order, while the bytes written so far are hashed. first, when
 // not nil, is the answer that starts piece 0, with its first bytes head
-// already read. A piece whose body breaks off is taken up again from where
+// already read; the file's requests, that one included, stay within
+// --per-host. A piece whose body breaks off is taken up again from where
 // it stopped, up to --retries times, while the others go on; one that
 // fails for good stops the others, and the part keeps what they wrote, for
 // the next try.
@@ -129,6 +130,13 @@ func (sp *split) fetchSegments(ctx context.Context, ctype string, first *fetcher
 	} else {
 		first = nil
 	}
+	// The first answer runs on to the end of the file: closed once piece
+	// 0 is in, it is still being sent as far as the server knows for a
+	// moment, in which another request from its connection would be one
+	// more than --per-host in flight to the host. So when the connections
+	// use all of --per-host, the one that served the first answer stops
+	// with piece 0, and the others fetch the rest.
+	firstOnly := first != nil && sp.n >= d.s.cfg.PerHost
 	hashDone := make(chan struct{})
 	stopHash := make(chan struct{})
 	go func() {
@@ -159,6 +167,9 @@ func (sp *split) fetchSegments(ctx context.Context, ctype string, first *fetcher
 					cancel()
 				}
 				mu.Unlock()
+				if w == 0 && firstOnly {
+					return // piece 0, from the first answer, is in
+				}
 			}
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	fault "crawl/internal/faultserver"
 	"crawl/store"
@@ -170,5 +171,39 @@ func TestPieceSize(t *testing.T) {
 		if got := pieceSize(c.total, c.n); got != c.want {
 			t.Errorf("pieceSize(%d, %d) = %d, want %d", c.total, c.n, got, c.want)
 		}
+	}
+}
+
+// TestSplitWithinPerHost: a split download, its first request included,
+// never has more than --per-host requests in flight to the host. The first
+// answer, to the whole file, is closed by the client once its piece is in;
+// the server is taken to learn of that 50ms late, as a distant one may.
+func TestSplitWithinPerHost(t *testing.T) {
+	body := fault.Bytes("perhost", 6*minSegment)
+	for _, c := range []struct{ split, perHost int }{{4, 4}, {4, 2}, {8, 3}, {2, 4}} {
+		t.Run(fmt.Sprintf("split %d per-host %d", c.split, c.perHost), func(t *testing.T) {
+			srv := fault.New()
+			defer srv.Close()
+			srv.File("/big.bin", fault.File{Body: body, ETag: `"v1"`, Rate: 64 << 20})
+			url := srv.URL("/big.bin")
+			e := newDownloadEnv(t, func(cfg *Config) { cfg.Split, cfg.PerHost = c.split, c.perHost })
+			e.get(FileTask{URL: url})
+			e.wantFiles(map[string][]byte{"big.bin": body})
+			e.wantRecord(url, "big.bin", body)
+			reqs := requests(t, srv, "/big.bin")
+			if len(reqs) < 2 {
+				t.Fatalf("%d requests, want several", len(reqs))
+			}
+			if p := srv.PeakRequestsSeen(srv.Host(), -50*time.Millisecond); p > c.perHost {
+				t.Errorf("%d requests at once, --per-host %d", p, c.perHost)
+				t0 := reqs[0].Start
+				for _, r := range reqs {
+					t.Logf("%s: start %v, end %v, client gone %v, sent %d", r.Range, r.Start.Sub(t0), r.End.Sub(t0), r.ClientGone, r.Sent)
+				}
+			}
+			if p := srv.PeakRequests(srv.Host()); p > c.perHost {
+				t.Errorf("%d requests at once as the server saw them, --per-host %d", p, c.perHost)
+			}
+		})
 	}
 }
