@@ -104,6 +104,15 @@ type Config struct {
 	Cookies     []fetcher.Cookie `json:"-"`
 }
 
+// Bounds of the pool flags: beyond them a run only wastes memory and
+// sockets (each worker holds buffers and a connection of its own).
+const (
+	// MaxWorkers is the most --workers may ask for.
+	MaxWorkers = 1000
+	// MaxPerHost is the most --per-host may ask for.
+	MaxPerHost = 256
+)
+
 // UsageError is a problem with what the user asked for: exit code 2.
 type UsageError struct{ Err error }
 
@@ -121,11 +130,11 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		return usagef("--out must not be empty")
 	}
-	if c.Workers < 1 {
-		return usagef("--workers must be at least 1, not %d", c.Workers)
+	if c.Workers < 1 || c.Workers > MaxWorkers {
+		return usagef("--workers must be from 1 to %d, not %d", MaxWorkers, c.Workers)
 	}
-	if c.PerHost < 1 {
-		return usagef("--per-host must be at least 1, not %d", c.PerHost)
+	if c.PerHost < 1 || c.PerHost > MaxPerHost {
+		return usagef("--per-host must be from 1 to %d, not %d", MaxPerHost, c.PerHost)
 	}
 	if c.Retries < 0 {
 		return usagef("--retries must not be negative")
@@ -181,6 +190,11 @@ func (c *Config) Validate() error {
 		c.Cookies = cookies
 	}
 	if c.Mode == ModeGet {
+		for _, u := range c.URLs {
+			if err := checkHTTPURL("URL", u); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	if c.ListURL == "" {

@@ -261,6 +261,9 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	if err := checkQueue(o.queue); err != nil {
 		return err
 	}
+	if o.cfg.Name == "" { // the flag's default is not empty: the flag or the profile gave ''
+		return errors.New("--name must not be empty (flag or profile); leave it out for {name}{ext}")
+	}
 	if o.queue != "sqlite" {
 		o.cfg.Queue = o.queue
 	} else if o.job != "" {

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCarelessUsage runs commands whose input is careless or hostile: each
+// is bad usage (exit 2) with one line naming the problem, and leaves
+// nothing under --out, not even OUT/.crawl.
+func TestCarelessUsage(t *testing.T) {
+	srv, cnt := serveDemo(t)
+	crawlArgs := demoArgs(t, "gallery", srv.URL)
+	without := func(flag string) []string {
+		var out []string
+		for i := 0; i < len(crawlArgs); i++ {
+			if crawlArgs[i] == flag {
+				i++
+				continue
+			}
+			out = append(out, crawlArgs[i])
+		}
+		return out
+	}
+	with := func(args ...string) []string {
+		return append(append([]string(nil), crawlArgs...), args...)
+	}
+	good := srv.URL + "/static/a.jpg"
+	dir := t.TempDir()
+	writeFile(t, dir, "empty-name.yaml", []byte("name: \"\"\n"))
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"get javascript url", []string{"get", good, "javascript:alert(1)"}, "javascript:alert(1)"},
+		{"get file url", []string{"get", "file:///etc/passwd", good}, "file:///etc/passwd"},
+		{"get unclosed ipv6 host", []string{"get", "http://[::1"}, "http://[::1"},
+		{"get ftp url", []string{"get", "ftp://x/y"}, "ftp://x/y"},
+		{"get url without host", []string{"get", "http:///y.jpg"}, "http:///y.jpg"},
+		{"get relative url", []string{"get", "a.jpg"}, "a.jpg"},
+		{"list url javascript", append(without("--list-url"), "--list-url", "javascript:alert({page})"), "--list-url"},
+		{"list url without host", append(without("--list-url"), "--list-url", "http:///list/{page}.html"), "--list-url"},
+		{"first url file", with("--first-url", "file:///etc/passwd"), "--first-url"},
+		{"first url bad host", with("--first-url", "http://[::1"), "--first-url"},
+		{"too many workers", with("--workers", "1000000"), "--workers"},
+		{"get too many workers", []string{"get", good, "--workers", "1001"}, "--workers"},
+		{"too many per host", with("--per-host", "257"), "--per-host"},
+		{"no per host", with("--per-host", "0"), "--per-host"},
+		{"too many splits", []string{"get", good, "--split", "65"}, "--split"},
+		{"negative split", []string{"get", good, "--split", "-1"}, "--split"},
+		{"empty name", with("--name", ""), "--name"},
+		{"get empty name", []string{"get", good, "--name", ""}, "--name"},
+		{"profile empty name", append(without("--name"), "--site", "empty-name.yaml"), "--name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
+			r := runCrawl(t, dir, "", append(tc.args, "--out", out, "--quiet")...)
+			mustCode(t, r, 2)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q: want one line naming %q", r.stderr, tc.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("--out was created (%v)", err)
+			}
+		})
+	}
+	if hits := cnt.Snapshot(); len(hits) != 0 {
+		t.Errorf("bad usage made requests: %v", hits)
+	}
+}
