@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,12 @@ func TestCarelessUsage(t *testing.T) {
 	good := srv.URL + "/static/a.jpg"
 	dir := t.TempDir()
 	writeFile(t, dir, "empty-name.yaml", []byte("name: \"\"\n"))
+	noise := make([]byte, 8192)
+	rand.New(rand.NewSource(7)).Read(noise)
+	writeFile(t, dir, "noise.csv", noise)
+	writeFile(t, dir, "names.csv", []byte("name,age\nalice,31\nbob,27\ncarol,45\n"))
+	writeFile(t, dir, "no-header-names.csv", []byte("alice\nbob\n"))
+	writeFile(t, dir, "urls.csv", []byte("name,url\na,"+good+"\n"))
 
 	cases := []struct {
 		name string
@@ -54,6 +61,10 @@ func TestCarelessUsage(t *testing.T) {
 		{"negative split", []string{"get", good, "--split", "-1"}, "--split"},
 		{"empty name", with("--name", ""), "--name"},
 		{"get empty name", []string{"get", good, "--name", ""}, "--name"},
+		{"csv of random bytes", []string{"get", "--csv", "noise.csv"}, "noise.csv"},
+		{"csv of names", []string{"get", "--csv", "names.csv"}, "names.csv"},
+		{"csv of names without header", []string{"get", "--csv", "no-header-names.csv"}, "no-header-names.csv"},
+		{"csv url column of names", []string{"get", "--csv", "urls.csv", "--url-col", "1"}, "urls.csv"},
 		{"profile empty name", append(without("--name"), "--site", "empty-name.yaml"), "--name"},
 	}
 	for _, tc := range cases {
