@@ -47,6 +47,9 @@ type Config struct {
 	Encoding   string   `json:"encoding,omitempty"`
 	Next       string   `json:"next,omitempty"`  // selector of a detail page's next page in the same gallery
 	Title      string   `json:"title,omitempty"` // selector of {title} on a detail page; "" is <title>
+	// MaxNext is how many pages of one gallery --next reads at most
+	// (--max-next); 0 is DefaultMaxNext.
+	MaxNext int `json:"max_next,omitempty"`
 
 	// Batch download: URLs given on the command line, list files and a CSV
 	// file ("-" is stdin) with the columns to read.
@@ -111,6 +114,9 @@ const (
 	MaxWorkers = 1000
 	// MaxPerHost is the most --per-host may ask for.
 	MaxPerHost = 256
+	// DefaultMaxNext is how many pages of one gallery --next reads at
+	// most unless --max-next says otherwise.
+	DefaultMaxNext = 1000
 )
 
 // UsageError is a problem with what the user asked for: exit code 2.
@@ -144,6 +150,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSize < 0 {
 		return usagef("--max-size must not be negative")
+	}
+	if c.MaxNext < 0 {
+		return usagef("--max-next must be at least 1, not %d", c.MaxNext)
+	}
+	if c.MaxNext == 0 {
+		c.MaxNext = DefaultMaxNext
 	}
 	if c.Split < 0 || c.Split > maxSplit {
 		return usagef("--split must be from 1 to %d, not %d", maxSplit, c.Split)
@@ -608,4 +620,12 @@ func ParseSize(s string) (int64, error) {
 		return 0, errors.New("bad size unit in " + strconv.Quote(s) + " (use B, KB, MB, GB)")
 	}
 	return int64(f * mult), nil
+}
+
+// maxNext is how many pages of one gallery --next reads at most.
+func (c *Config) maxNext() int {
+	if c.MaxNext <= 0 {
+		return DefaultMaxNext
+	}
+	return c.MaxNext
 }

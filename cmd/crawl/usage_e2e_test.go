@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
 	"math/rand"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +69,7 @@ func TestCarelessUsage(t *testing.T) {
 		{"csv of names", []string{"get", "--csv", "names.csv"}, "names.csv"},
 		{"csv of names without header", []string{"get", "--csv", "no-header-names.csv"}, "no-header-names.csv"},
 		{"csv url column of names", []string{"get", "--csv", "urls.csv", "--url-col", "1"}, "urls.csv"},
+		{"max next zero", with("--max-next", "0"), "--max-next"},
 		{"profile empty name", append(without("--name"), "--site", "empty-name.yaml"), "--name"},
 	}
 	for _, tc := range cases {
@@ -83,5 +88,65 @@ func TestCarelessUsage(t *testing.T) {
 	}
 	if hits := cnt.Snapshot(); len(hits) != 0 {
 		t.Errorf("bad usage made requests: %v", hits)
+	}
+}
+
+// TestMaxNext: a gallery whose next link always leads to a new page is
+// read for --max-next pages, and the cut is logged and recorded as a
+// failure of the gallery's first page.
+func TestMaxNext(t *testing.T) {
+	g := genSite{pages: 1, details: 1, images: 1}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/list/1.html", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><div class="post"><a href="/g/1.html">g</a></div></body></html>`)
+	})
+	mux.HandleFunc("/g/", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if !sscan(r.URL.Path, "/g/%d.html", &n) || n < 1 {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<html><head><title>endless</title></head><body>
+<ul class="photos"><li><img src="/img/1-1-%d.jpg"></li></ul><a class="next" href="%d.html">next</a></body></html>`, n, n+1)
+	})
+	mux.Handle("/img/", g)
+	srv, cnt := serve(t, mux)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := append(genArgs(srv.URL, g), "--out", out, "--quiet", "--next", `//a[@class="next"]/@href`, "--max-next", "5")
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 1)
+	if got := len(files(t, out)); got != 5 {
+		t.Errorf("%d files, want the images of 5 pages", got)
+	}
+	for n := 1; n <= 6; n++ {
+		want := 1
+		if n == 6 {
+			want = 0
+		}
+		if h := cnt.Hits(fmt.Sprintf("/g/%d.html", n)); h != want {
+			t.Errorf("gallery page %d fetched %d times, want %d", n, h, want)
+		}
+	}
+	first := srv.URL + "/g/1.html"
+	logged := false
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(line, "gallery "+first) && strings.Contains(line, "cut at 5 pages") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("stderr does not log the cut of %s at 5 pages:\n%s", first, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "failed.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1][0] != first || !strings.Contains(rows[1][1], "cut at 5 pages") || !strings.Contains(rows[1][1], "/g/6.html") {
+		t.Errorf("failed.csv %q: want one row for %s cut at 5 pages before /g/6.html", rows, first)
 	}
 }
