@@ -157,8 +157,8 @@ func (c *Config) Validate() error {
 	if c.MaxNext == 0 {
 		c.MaxNext = DefaultMaxNext
 	}
-	if c.Split < 0 || c.Split > maxSplit {
-		return usagef("--split must be from 1 to %d, not %d", maxSplit, c.Split)
+	if c.Split < 0 || c.Split > MaxSplit {
+		return usagef("--split must be from 1 to %d, not %d", MaxSplit, c.Split)
 	}
 	if err := c.checkProxy(); err != nil {
 		return err

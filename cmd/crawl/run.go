@@ -265,6 +265,9 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	if err := checkQueue(o.queue); err != nil {
 		return err
 	}
+	if o.cfg.Split < 1 { // Validate takes 0 as one connection; on the command line it is a mistake
+		return fmt.Errorf("--split must be from 1 to %d, not %d", pipeline.MaxSplit, o.cfg.Split)
+	}
 	if o.cfg.Name == "" { // the flag's default is not empty: the flag or the profile gave ''
 		return errors.New("--name must not be empty (flag or profile); leave it out for {name}{ext}")
 	}

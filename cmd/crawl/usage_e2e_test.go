@@ -62,6 +62,7 @@ func TestCarelessUsage(t *testing.T) {
 		{"too many per host", with("--per-host", "257"), "--per-host"},
 		{"no per host", with("--per-host", "0"), "--per-host"},
 		{"too many splits", []string{"get", good, "--split", "65"}, "--split"},
+		{"zero split", []string{"get", good, "--split", "0"}, "--split"},
 		{"negative split", []string{"get", good, "--split", "-1"}, "--split"},
 		{"empty name", with("--name", ""), "--name"},
 		{"get empty name", []string{"get", good, "--name", ""}, "--name"},
