@@ -47,6 +47,9 @@ type Config struct {
 	Encoding   string   `json:"encoding,omitempty"`
 	Next       string   `json:"next,omitempty"`  // selector of a detail page's next page in the same gallery
 	Title      string   `json:"title,omitempty"` // selector of {title} on a detail page; "" is <title>
+	// MaxNext is how many pages of one gallery --next reads at most
+	// (--max-next); 0 is DefaultMaxNext.
+	MaxNext int `json:"max_next,omitempty"`
 
 	// Batch download: URLs given on the command line, list files and a CSV
 	// file ("-" is stdin) with the columns to read.
@@ -104,6 +107,18 @@ type Config struct {
 	Cookies     []fetcher.Cookie `json:"-"`
 }
 
+// Bounds of the pool flags: beyond them a run only wastes memory and
+// sockets (each worker holds buffers and a connection of its own).
+const (
+	// MaxWorkers is the most --workers may ask for.
+	MaxWorkers = 1000
+	// MaxPerHost is the most --per-host may ask for.
+	MaxPerHost = 256
+	// DefaultMaxNext is how many pages of one gallery --next reads at
+	// most unless --max-next says otherwise.
+	DefaultMaxNext = 1000
+)
+
 // UsageError is a problem with what the user asked for: exit code 2.
 type UsageError struct{ Err error }
 
@@ -121,11 +136,11 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		return usagef("--out must not be empty")
 	}
-	if c.Workers < 1 {
-		return usagef("--workers must be at least 1, not %d", c.Workers)
+	if c.Workers < 1 || c.Workers > MaxWorkers {
+		return usagef("--workers must be from 1 to %d, not %d", MaxWorkers, c.Workers)
 	}
-	if c.PerHost < 1 {
-		return usagef("--per-host must be at least 1, not %d", c.PerHost)
+	if c.PerHost < 1 || c.PerHost > MaxPerHost {
+		return usagef("--per-host must be from 1 to %d, not %d", MaxPerHost, c.PerHost)
 	}
 	if c.Retries < 0 {
 		return usagef("--retries must not be negative")
@@ -136,8 +151,14 @@ func (c *Config) Validate() error {
 	if c.MaxSize < 0 {
 		return usagef("--max-size must not be negative")
 	}
-	if c.Split < 0 || c.Split > maxSplit {
-		return usagef("--split must be from 1 to %d, not %d", maxSplit, c.Split)
+	if c.MaxNext < 0 {
+		return usagef("--max-next must be at least 1, not %d", c.MaxNext)
+	}
+	if c.MaxNext == 0 {
+		c.MaxNext = DefaultMaxNext
+	}
+	if c.Split < 0 || c.Split > MaxSplit {
+		return usagef("--split must be from 1 to %d, not %d", MaxSplit, c.Split)
 	}
 	if err := c.checkProxy(); err != nil {
 		return err
@@ -181,6 +202,11 @@ func (c *Config) Validate() error {
 		c.Cookies = cookies
 	}
 	if c.Mode == ModeGet {
+		for _, u := range c.URLs {
+			if err := checkHTTPURL("URL", u); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	if c.ListURL == "" {
@@ -594,4 +620,12 @@ func ParseSize(s string) (int64, error) {
 		return 0, errors.New("bad size unit in " + strconv.Quote(s) + " (use B, KB, MB, GB)")
 	}
 	return int64(f * mult), nil
+}
+
+// maxNext is how many pages of one gallery --next reads at most.
+func (c *Config) maxNext() int {
+	if c.MaxNext <= 0 {
+		return DefaultMaxNext
+	}
+	return c.MaxNext
 }

@@ -130,6 +130,12 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
+	if pt.Cut {
+		err := fmt.Errorf("gallery cut at %d pages by --max-next; its next page %s was not read", s.cfg.maxNext(), pt.URL)
+		fmt.Fprintf(s.log, "crawl: gallery %s cut at %d pages by --max-next; its next page %s was not read\n", pt.Gallery, s.cfg.maxNext(), pt.URL)
+		s.fail(ctx, t, pt.Gallery, "", err)
+		return
+	}
 	doc, session, err := s.readPage(ctx, pt)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -145,10 +151,16 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 	next := s.images(doc, pt.URL, pt.Page, title, pt.N, session)
 	if s.cp.next != nil {
 		// The gallery goes on on another page. The parse queue's seen set
-		// (a URL is put once per run) stops a cycle.
+		// (a URL is put once per run) stops a cycle; --max-next stops a
+		// gallery that never ends.
+		gallery := pt.Gallery
+		if gallery == "" {
+			gallery = pt.URL
+		}
 		for _, u := range s.cp.next.URLs(doc) {
 			if u != pt.URL {
-				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next), From: pt.URL, Session: session}))
+				next = append(next, pageTask(QueueParse, PageTask{URL: u, Page: pt.Page, Title: title, N: pt.N + len(next), From: pt.URL, Session: session,
+					Gallery: gallery, Depth: pt.Depth + 1, Cut: pt.Depth+1 >= s.cfg.maxNext()}))
 				break
 			}
 		}

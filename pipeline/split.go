@@ -15,7 +15,8 @@ import (
 
 // Downloads over several connections (--split).
 const (
-	maxSplit = 64 // the most connections --split may ask for
+	// MaxSplit is the most connections --split may ask for.
+	MaxSplit = 64
 	// minSegment is the smallest piece of a split download, and a file
 	// gets at most one connection per minSegment bytes: one under twice
 	// that comes in one stream.

@@ -28,6 +28,13 @@ type PageTask struct {
 	// title and the count of images found so far.
 	Title string `json:"t,omitempty"`
 	N     int    `json:"n,omitempty"`
+	// Gallery is the first page of a continuation page's gallery, and
+	// Depth how many of the gallery's pages come before it.
+	Gallery string `json:"g,omitempty"`
+	Depth   int    `json:"d,omitempty"`
+	// Cut marks the next page of a gallery that has run to --max-next
+	// pages: it is not read, but recorded as the gallery's failure.
+	Cut bool `json:"x,omitempty"`
 	// From is the page this one was found on (a detail page's listing
 	// page, a --next page's page before): its Referer.
 	From string `json:"r,omitempty"`

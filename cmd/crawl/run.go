@@ -91,6 +91,9 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				return err
 			}
 			o.cfg.Mode = pipeline.ModeCrawl
+			if o.cfg.MaxNext < 1 {
+				return fmt.Errorf("--max-next must be at least 1, not %d", o.cfg.MaxNext)
+			}
 			if o.pages != "" {
 				p, err := pipeline.ParsePages(o.pages)
 				if err != nil {
@@ -116,6 +119,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	f.StringArrayVar(&o.cfg.Rewrites, "rewrite", nil, "rewrite each image URL: 'REGEX=>REPLACEMENT' (repeatable)")
 	f.StringVar(&o.cfg.Encoding, "encoding", "", "force the page encoding (gbk, gb18030, big5, shift_jis, utf-8, ...)")
 	f.StringVar(&o.cfg.Next, "next", "", "on a detail page, the link to the next page of the same gallery (followed until none)")
+	f.IntVar(&o.cfg.MaxNext, "max-next", pipeline.DefaultMaxNext, "with --next, read at most N pages of one gallery; a longer one is cut there and reported")
 	f.StringVar(&o.cfg.Title, "title", "", "where {title} comes from on a detail page (default: <title>)")
 	addShared(f, o)
 
@@ -260,6 +264,12 @@ func proxyFlag(o *options) {
 func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer, code *int) error {
 	if err := checkQueue(o.queue); err != nil {
 		return err
+	}
+	if o.cfg.Split < 1 { // Validate takes 0 as one connection; on the command line it is a mistake
+		return fmt.Errorf("--split must be from 1 to %d, not %d", pipeline.MaxSplit, o.cfg.Split)
+	}
+	if o.cfg.Name == "" { // the flag's default is not empty: the flag or the profile gave ''
+		return errors.New("--name must not be empty (flag or profile); leave it out for {name}{ext}")
 	}
 	if o.queue != "sqlite" {
 		o.cfg.Queue = o.queue

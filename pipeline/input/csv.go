@@ -21,6 +21,19 @@ import (
 // grows with the size of the file.
 const maxCSVRecord = 1 << 20
 
+// csvProbeRows is how many rows after the first OpenCSV reads, at most,
+// to find one holding a URL; a file whose first rows hold none is not a
+// CSV of URLs.
+const csvProbeRows = 10
+
+// csvRecord is one record read ahead and the line it starts on; bad says
+// why it is malformed, "" when it is not.
+type csvRecord struct {
+	cells []string
+	line  int
+	bad   string
+}
+
 // maxCSVReports is how many skipped rows are reported one by one; the rest
 // are counted in one line at the end of the file.
 const maxCSVReports = 50
@@ -54,8 +67,10 @@ type CSVRow struct {
 // A malformed row (a quote never closed, text after a closing quote) is
 // reported with its line number and skipped; reading goes on at the line
 // after the one the row started on. So are rows whose URL cell is not an
-// http(s) URL, except the first row, which is taken for a header. At the
-// end of the file, a file without a row holding a URL is reported too.
+// http(s) URL, except the first row, which is taken for a header. A file
+// none of whose first rows (after a header) holds a URL has no column of
+// URLs: OpenCSV refuses it. At the end of a file without a row holding a
+// URL (a header row only), that is reported too.
 type CSVReader struct {
 	name    string // for messages: the path, or "standard input"
 	closer  io.Closer
@@ -66,9 +81,9 @@ type CSVReader struct {
 	header  []string
 	failed  bool // the file is a failed.csv: the source column is carried on
 
-	first     []string // the first record, read by OpenCSV, handed out by Next
-	firstLine int
-	gotFirst  bool
+	held      []csvRecord // records read ahead by OpenCSV, handed out by Next first
+	firstLine int         // the line of the first record: the header candidate
+	gotFirst  bool        // the file has a first record
 
 	rows                int  // rows handed out by Next
 	reports, unreported int  // skipped rows reported one by one, and not
@@ -76,9 +91,10 @@ type CSVReader struct {
 }
 
 // OpenCSV opens a CSV file of URLs ("-": stdin, which is os.Stdin when nil)
-// and reads its first row, so that a column named after a header that is
-// not there, an unknown encoding or an unreadable file are found, as a
-// *UsageError, before anything is written.
+// and reads its first rows, so that a column named after a header that is
+// not there, an unknown encoding, an unreadable file or one without a
+// column of URLs (none of its first csvProbeRows rows after the header
+// holds one) are found, as a *UsageError, before anything is written.
 func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	var forced encoding.Encoding
 	forcedName := ""
@@ -138,14 +154,37 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	}
 	// The first record that is well formed and not blank is the header
 	// candidate; malformed rows before it are reported like any other.
-	for {
+	// Rows are read on until one holds a URL where this reader looks for
+	// one, for at most csvProbeRows rows after the header candidate: a file
+	// whose first rows hold none has no column of URLs (it is not a CSV of
+	// URLs at all), which is bad usage. The rows read are held, malformed
+	// ones too, and handed out or reported by Next in the file's order.
+	resolved := false
+	resolve := func() error {
+		resolved = true
+		if urlName != "" {
+			if c.urlCol, err = c.column("--url-col", urlName); err != nil {
+				return err
+			}
+		}
+		if nameName != "" {
+			if c.nameCol, err = c.column("--name-col", nameName); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rows, found, atEOF := 0, false, false
+	for !found && rows < csvProbeRows {
 		cells, line, err := c.recs.next()
 		var bad *csvRowError
 		if errors.As(err, &bad) {
-			c.report(bad.line, bad.msg)
+			c.held = append(c.held, csvRecord{line: bad.line, bad: bad.msg})
+			rows++
 			continue
 		}
 		if errors.Is(err, io.EOF) {
+			atEOF = true
 			break
 		}
 		if err != nil {
@@ -154,24 +193,39 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 		if blankRow(cells) {
 			continue
 		}
-		c.first, c.firstLine, c.gotFirst = cells, line, true
-		break
-	}
-	if c.gotFirst && !c.holdsURL(c.first) {
-		c.header = c.first
-		if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
-			c.urlCol, c.failed = 0, true
+		c.held = append(c.held, csvRecord{cells: cells, line: line})
+		if c.gotFirst {
+			rows++
+			found = c.holdsURL(cells)
+			continue
 		}
-	}
-	if urlName != "" {
-		if c.urlCol, err = c.column("--url-col", urlName); err != nil {
+		c.firstLine, c.gotFirst = line, true
+		if c.holdsURL(cells) {
+			found = true
+		} else {
+			c.header = cells
+			if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
+				c.urlCol, c.failed = 0, true
+			}
+		}
+		if err := resolve(); err != nil {
 			return fail(err)
 		}
 	}
-	if nameName != "" {
-		if c.nameCol, err = c.column("--name-col", nameName); err != nil {
+	if !resolved {
+		if err := resolve(); err != nil {
 			return fail(err)
 		}
+	}
+	if !found && rows > 0 {
+		where := ""
+		if c.urlCol >= 0 {
+			where = fmt.Sprintf(" in column %d", c.urlCol+1)
+		}
+		if atEOF {
+			return fail(usagef("--csv %s: no row holds an http(s) URL%s; is it a CSV of URLs?", c.name, where))
+		}
+		return fail(usagef("--csv %s: none of its first %d rows holds an http(s) URL%s; is it a CSV of URLs?", c.name, rows, where))
 	}
 	return c, nil
 }
@@ -238,9 +292,15 @@ func (c *CSVReader) Next() (CSVRow, error) {
 		var cells []string
 		var line int
 		var err error
-		if c.gotFirst {
-			cells, line, c.gotFirst = c.first, c.firstLine, false
-			c.first = nil
+		if len(c.held) > 0 {
+			r := c.held[0]
+			c.held[0] = csvRecord{}
+			c.held = c.held[1:]
+			if r.bad != "" {
+				c.report(r.line, r.bad)
+				continue
+			}
+			cells, line = r.cells, r.line
 		} else {
 			cells, line, err = c.recs.next()
 		}

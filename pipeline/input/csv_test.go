@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -338,11 +340,43 @@ func TestFailedCSVRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCSVWithoutURLs: a file where no row holds a URL is reported once, at
-// its end.
+// TestCSVWithoutURLs: a file with rows of which none of the first holds a
+// URL has no column of URLs: OpenCSV says so as a *UsageError naming the
+// file, and reports none of its rows. A file of a header row only is
+// reported once, at its end.
 func TestCSVWithoutURLs(t *testing.T) {
+	random := make([]byte, 4096)
+	rand.New(rand.NewSource(1)).Read(random)
+	many := "name\n" + strings.Repeat("someone\n", csvProbeRows) + "http://h/late.png\n"
+	cases := []struct {
+		name, in, urlCol, want string
+	}{
+		{"names only", "name,url\na,\nb,www.example.com/b.png\n", "", "no row holds an http(s) URL"},
+		{"random bytes", string(random), "", "standard input"},
+		{"url late", many, "", fmt.Sprintf("none of its first %d rows", csvProbeRows)},
+		{"url column without urls", "a,b\nhttp://h/1.png,x\nhttp://h/2.png,y\n", "2", "in column 2"},
+		{"malformed rows only", "\"a\nb\"c\n\"d\"e\n", "", "standard input"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var warn bytes.Buffer
+			c, err := OpenCSV(CSVOptions{Path: "-", URLCol: tc.urlCol, Warn: &warn}, strings.NewReader(tc.in))
+			var bad *UsageError
+			if !errors.As(err, &bad) {
+				c.Close()
+				t.Fatalf("OpenCSV: %v; want a *UsageError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "standard input") {
+				t.Errorf("error %q: want it to name standard input and say %q", err, tc.want)
+			}
+			if warn.Len() != 0 {
+				t.Errorf("reported %q", warn.String())
+			}
+		})
+	}
+
 	var warn bytes.Buffer
-	c, err := OpenCSV(CSVOptions{Path: "-", Warn: &warn}, strings.NewReader("name,url\na,\nb,www.example.com/b.png\n"))
+	c, err := OpenCSV(CSVOptions{Path: "-", Warn: &warn}, strings.NewReader("name,url\n\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,6 +388,37 @@ func TestCSVWithoutURLs(t *testing.T) {
 	}
 	if got := strings.Count(warn.String(), "standard input: no row holds an http(s) URL"); got != 1 {
 		t.Errorf("reported %q", warn.String())
+	}
+}
+
+// TestCSVSomeRowsWithoutURL: rows without a URL in a file whose first rows
+// hold one are reported and skipped, in the order of the file, as Next
+// reaches them.
+func TestCSVSomeRowsWithoutURL(t *testing.T) {
+	var warn bytes.Buffer
+	in := "name,url\na,\n\"bad\"x,y\nb,http://h/b.png\nc,nope\nd,http://h/d.png\n"
+	c, err := OpenCSV(CSVOptions{Path: "-", Warn: &warn}, strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got []string
+	for {
+		row, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, row.URL)
+	}
+	if !reflect.DeepEqual(got, []string{"http://h/b.png", "http://h/d.png"}) {
+		t.Errorf("urls %q", got)
+	}
+	lines := strings.Split(strings.TrimSpace(warn.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "line 2") || !strings.Contains(lines[1], "line 3") || !strings.Contains(lines[2], "line 5") {
+		t.Errorf("reported %q; want lines 2, 3 and 5 in order", warn.String())
 	}
 }
 
