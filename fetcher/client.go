@@ -350,6 +350,9 @@ func WithHeader(name, value string) GetOption {
 }
 
 // Response is a successful (2xx) answer whose body is still to be read.
+// A 206 always names its range: one whose Content-Range is missing or
+// unusable fails the Get with an error wrapping ErrBadRange. Whether a
+// range answer resumes a part is Continues' to say.
 type Response struct {
 	URL           string      // final URL after redirects
 	StatusCode    int         // 2xx
@@ -563,12 +566,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 	if resp.ContentLength < 0 {
 		r.ContentLength = -1
 	}
-	if resp.StatusCode == http.StatusPartialContent {
-		if start, total, ok := parseContentRange(resp.Header.Get("Content-Range")); ok {
-			r.Offset, r.Total = start, total
-		}
-	} else if resp.ContentLength >= 0 {
-		r.Total = resp.ContentLength
+	if r.Offset, r.Total, err = answerRange(resp.StatusCode, resp.Header, r.ContentLength); err != nil {
+		c.discard(resp.Body, cancel)
+		return fail(fmt.Errorf("fetch %s: %w", u, err))
 	}
 	body := newStallBody(resp.Body, u.String(), c.cfg.Timeout, cancel, f.done)
 	if resp.ProtoMajor == 1 {
@@ -672,32 +672,91 @@ func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOp
 	return &Page{URL: resp.URL, Header: header, Body: data}, nil
 }
 
-// parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
-func parseContentRange(v string) (start, total int64, ok bool) {
-	v = strings.TrimSpace(v)
-	unit, rest, found := strings.Cut(v, " ")
+// answerRange is where the body of an answer with status and header
+// starts in the full resource, and the resource's size (-1 if unknown):
+// for a 206, its Content-Range, which must be one range of bytes that the
+// body's length (contentLength, -1 if unknown) agrees with; else byte 0,
+// and the body's length. A 206 whose Content-Range is missing, not
+// "bytes START-END/TOTAL" (TOTAL may be "*") or inconsistent is no range
+// of anything: an error wrapping ErrBadRange.
+func answerRange(status int, header http.Header, contentLength int64) (offset, total int64, err error) {
+	if status != http.StatusPartialContent {
+		return 0, max(contentLength, -1), nil
+	}
+	cr := header.Values("Content-Range")
+	if len(cr) != 1 {
+		return 0, -1, fmt.Errorf("%w: %d Content-Range headers", ErrBadRange, len(cr))
+	}
+	start, end, total, ok := parseContentRange(cr[0])
+	if !ok {
+		return 0, -1, fmt.Errorf("%w: Content-Range %q", ErrBadRange, cr[0])
+	}
+	if contentLength >= 0 && contentLength != end-start+1 {
+		return 0, -1, fmt.Errorf("%w: Content-Range %q for %d bytes", ErrBadRange, cr[0], contentLength)
+	}
+	return start, total, nil
+}
+
+// parseContentRange reads "bytes START-END/TOTAL", where TOTAL may be "*"
+// (total -1): START <= END, and END < TOTAL when TOTAL is known.
+func parseContentRange(v string) (start, end, total int64, ok bool) {
+	unit, rest, found := strings.Cut(strings.TrimSpace(v), " ")
 	if !found || !strings.EqualFold(unit, "bytes") {
-		return 0, -1, false
+		return 0, 0, -1, false
 	}
 	span, size, found := strings.Cut(strings.TrimSpace(rest), "/")
 	if !found {
-		return 0, -1, false
+		return 0, 0, -1, false
 	}
-	first, _, found := strings.Cut(span, "-")
+	first, last, found := strings.Cut(span, "-")
 	if !found {
-		return 0, -1, false
+		return 0, 0, -1, false
 	}
-	start, err := strconv.ParseInt(strings.TrimSpace(first), 10, 64)
-	if err != nil || start < 0 {
-		return 0, -1, false
+	start, ok1 := parseBytePos(first)
+	end, ok2 := parseBytePos(last)
+	if !ok1 || !ok2 || end < start {
+		return 0, 0, -1, false
 	}
 	total = -1
 	if size = strings.TrimSpace(size); size != "*" {
-		if n, err := strconv.ParseInt(size, 10, 64); err == nil && n >= 0 {
-			total = n
+		n, ok := parseBytePos(size)
+		if !ok || n <= end {
+			return 0, 0, -1, false
 		}
+		total = n
 	}
-	return start, total, true
+	return start, end, total, true
+}
+
+// parseBytePos reads a byte position of a Content-Range: decimal digits
+// only (no sign), which fit an int64.
+func parseBytePos(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// Continues reports, with nil, that r is the range from byte offset on of
+// the version a part holds, which a resume may append to it: a 206 whose
+// Content-Range starts at offset, whose total is total (when total >= 0)
+// and whose Validator is validator. Otherwise the error (wrapping
+// ErrRangeMismatch) says what differs; the bytes of r are then not those
+// the part lacks.
+func (r *Response) Continues(offset, total int64, validator string) error {
+	switch {
+	case r.StatusCode != http.StatusPartialContent:
+		return fmt.Errorf("%w: status %d, not 206", ErrRangeMismatch, r.StatusCode)
+	case r.Offset != offset:
+		return fmt.Errorf("%w: range from byte %d, asked for %d", ErrRangeMismatch, r.Offset, offset)
+	case total >= 0 && r.Total != total:
+		return fmt.Errorf("%w: the file has %d bytes, was %d", ErrRangeMismatch, r.Total, total)
+	case r.Validator() != validator:
+		return fmt.Errorf("%w: version %q, part holds %q", ErrRangeMismatch, r.Validator(), validator)
+	}
+	return nil
 }
 
 // hostKey names the host of u for the per-host limits: the lowercased

@@ -335,23 +335,31 @@ func TestValidator(t *testing.T) {
 func TestParseContentRange(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		in           string
-		start, total int64
-		ok           bool
+		in                string
+		start, end, total int64
+		ok                bool
 	}{
-		{"bytes 0-99/100", 0, 100, true},
-		{"bytes 40-99/100", 40, 100, true},
-		{"bytes 40-99/*", 40, -1, true},
-		{"BYTES 5-9/10", 5, 10, true},
-		{"bytes */100", 0, -1, false},
-		{"items 0-1/2", 0, -1, false},
-		{"", 0, -1, false},
-		{"bytes x-1/2", 0, -1, false},
+		{"bytes 0-99/100", 0, 99, 100, true},
+		{"bytes 40-99/100", 40, 99, 100, true},
+		{"bytes 40-99/*", 40, 99, -1, true},
+		{"BYTES 5-9/10", 5, 9, 10, true},
+		{" bytes  5-9 / 10 ", 5, 9, 10, true},
+		{"bytes */100", 0, 0, -1, false},
+		{"items 0-1/2", 0, 0, -1, false},
+		{"", 0, 0, -1, false},
+		{"bytes x-1/2", 0, 0, -1, false},
+		{"bytes 40-/100", 0, 0, -1, false},
+		{"bytes 50-40/100", 0, 0, -1, false},
+		{"bytes 40-99/99", 0, 0, -1, false},
+		{"bytes +1-9/10", 0, 0, -1, false},
+		{"bytes 1-9/-10", 0, 0, -1, false},
+		{"bytes 0-99999999999999999999/*", 0, 0, -1, false},
 	}
 	for _, tt := range tests {
-		start, total, ok := parseContentRange(tt.in)
-		if start != tt.start || total != tt.total || ok != tt.ok {
-			t.Errorf("parseContentRange(%q) = %d, %d, %v, want %d, %d, %v", tt.in, start, total, ok, tt.start, tt.total, tt.ok)
+		start, end, total, ok := parseContentRange(tt.in)
+		if start != tt.start || end != tt.end || total != tt.total || ok != tt.ok {
+			t.Errorf("parseContentRange(%q) = %d, %d, %d, %v, want %d, %d, %d, %v",
+				tt.in, start, end, total, ok, tt.start, tt.end, tt.total, tt.ok)
 		}
 	}
 }

@@ -30,6 +30,13 @@ var (
 	// ErrTooLarge is wrapped by the error of GetPage when the body is larger
 	// than the limit.
 	ErrTooLarge = errors.New("body too large")
+	// ErrBadRange is wrapped by the error of a request answered 206
+	// whose Content-Range is missing or unusable: its body is no known
+	// range of the resource. The request is not retried.
+	ErrBadRange = errors.New("206 answer without a usable Content-Range")
+	// ErrRangeMismatch is wrapped by the error of Response.Continues: the
+	// answer is not the range asked for of the version a part holds.
+	ErrRangeMismatch = errors.New("not the range of the version held")
 )
 
 // errClosed is returned for requests made after Close.
@@ -111,7 +118,8 @@ func Retryable(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled), hasContextDeadline(err),
 		errors.Is(err, ErrDisallowed), errors.Is(err, ErrRedirectLoop),
-		errors.Is(err, ErrTooLarge), errors.Is(err, errClosed):
+		errors.Is(err, ErrTooLarge), errors.Is(err, errClosed),
+		errors.Is(err, ErrBadRange), errors.Is(err, ErrRangeMismatch):
 		return false
 	}
 	var (

@@ -41,7 +41,7 @@ go test -race -count=1 -timeout 20m ./...
 # seed corpora already ran above as ordinary tests; this looks further.
 fuzztime=${FUZZTIME:-3s}
 if [ "$fuzztime" != 0 ]; then
-  for pkg in ./parser ./store; do
+  for pkg in ./fetcher ./parser ./store; do
     for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$pkg"/*_test.go | sed 's/^func //'); do
       if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1); then
         printf '%s\n' "$out" | tail -40 >&2
