@@ -112,6 +112,11 @@ type fileDownload struct {
 	nm   name        // reserved, or waiting for the response's type
 	part *store.Part // nil until the name is reserved and the part open
 	m    *meter
+	// total is the size of the file whose bytes the part holds, as the
+	// answer that started the part said; -1 when not known (a part left
+	// by an earlier run, or an answer without a length). A resume must
+	// be of a file of that size.
+	total int64
 }
 
 // download fetches one file into its reserved path. When the --name
@@ -142,7 +147,7 @@ func (s *downloadStage) download(ctx context.Context, t store.Task) {
 		}
 		return
 	}
-	d := &fileDownload{s: s, t: t, ft: ft, nm: nm, m: newMeter(s.ev, ft.URL)}
+	d := &fileDownload{s: s, t: t, ft: ft, nm: nm, m: newMeter(s.ev, ft.URL), total: -1}
 	if !nm.waits() && !d.start(ctx, stale) {
 		return
 	}

@@ -420,6 +420,11 @@ func (h hls) resourceOnce(ctx context.Context, rawURL string, r parser.ByteRange
 		opts = append(opts, fetcher.WithRangeEnd(r.Offset, r.Offset+r.Length, ""))
 	}
 	resp, err := h.d.s.client.Get(ctx, rawURL, opts...)
+	if err != nil && !r.Whole() && errors.Is(err, fetcher.ErrBadRange) {
+		// A 206 that names no range: the whole resource, and the range
+		// cut out of it.
+		resp, err = h.d.s.client.Get(ctx, rawURL, h.d.referer())
+	}
 	if err != nil {
 		return nil, errFinal{err} // the fetcher has already retried the request
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -372,5 +373,46 @@ func TestHLSResume(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHLSNoContentRange: a byte range of a segment answered 206 with no
+// Content-Range is asked for again as the whole resource, which the range
+// is cut out of.
+func TestHLSNoContentRange(t *testing.T) {
+	srv := fault.New()
+	defer srv.Close()
+	media := fault.Bytes("fmp4", 5000)
+	copy(media, "\x00\x00\x00\x18ftypiso6")
+	srv.HandleFunc("/v/media.mp4", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		if r.Header.Get("Range") != "" {
+			w.WriteHeader(http.StatusPartialContent) // and the whole body
+		}
+		w.Write(media)
+	})
+	playlist := `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:4
+#EXT-X-MAP:URI="media.mp4",BYTERANGE="600@0"
+#EXTINF:4,
+#EXT-X-BYTERANGE:1000@600
+media.mp4
+#EXT-X-ENDLIST
+`
+	srv.File("/v/index.m3u8", fault.File{Body: []byte(playlist), ContentType: mpegURL})
+	e := newDownloadEnv(t, nil)
+	url := srv.URL("/v/index.m3u8")
+	e.get(FileTask{URL: url})
+	want := media[:1600]
+	e.wantFiles(map[string][]byte{"index.mp4": want})
+	e.wantRecord(url, "index.mp4", want)
+	var got []string
+	for _, r := range requests(t, srv, "/v/media.mp4") {
+		got = append(got, fmt.Sprintf("%s %d", r.Range, r.Status))
+	}
+	slices.Sort(got)
+	if want := []string{" 200", " 200", "bytes=0-599 206", "bytes=600-1599 206"}; !slices.Equal(got, want) {
+		t.Errorf("requests %q, want %q", got, want)
 	}
 }

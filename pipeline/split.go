@@ -244,7 +244,9 @@ func (sp *split) retrySegment(ctx context.Context, i int, seg store.Segment, tot
 // fetchSegment fetches what segment i (seg) of a file of total bytes lacks
 // into the part: from resp when given (its first bytes head already read),
 // else with a request of its own for that range, checked by If-Range
-// against validator. It returns the answer's Content-Type.
+// against validator. An answer that is not that range of that version
+// (see fetcher.Response.Continues), or a 206 that names no range, is
+// errChanged: the part starts over. It returns the answer's Content-Type.
 func (sp *split) fetchSegment(ctx context.Context, i int, seg store.Segment, total int64, validator string,
 	resp *fetcher.Response, head []byte) (string, error) {
 	d := sp.d
@@ -254,12 +256,13 @@ func (sp *split) fetchSegment(ctx context.Context, i int, seg store.Segment, tot
 		resp, err = d.s.client.Get(ctx, d.ft.URL, fetcher.WithRangeEnd(from, seg.End, validator), d.referer())
 		var se *fetcher.StatusError
 		switch {
-		case errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		case errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable,
+			errors.Is(err, fetcher.ErrBadRange):
 			return "", errChanged
 		case err != nil:
 			return "", errFinal{err} // the fetcher has already retried the request
 		}
-		if resp.StatusCode != http.StatusPartialContent || resp.Offset != from || resp.Total != total {
+		if err := resp.Continues(from, total, validator); err != nil {
 			resp.Body.Close()
 			return "", errChanged
 		}

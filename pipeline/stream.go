@@ -37,15 +37,19 @@ func (d *fileDownload) ask(ctx context.Context) (*answer, error) {
 // request asks for the file: from where the part ends when it holds bytes
 // of a version the server can check (If-Range), else from its start; with
 // --split, as a range, whose answer tells whether the server can serve the
-// file in pieces. A range answered 416 (the part may hold the whole file
-// already, a run having died before the rename, or the file shrank) starts
-// over with a request for the whole file.
+// file in pieces. A resume answered with a range that is not the one the
+// part lacks (another start, another total, another version: a server
+// that ignored If-Range), or with a 206 that names no range, and a range
+// answered 416 (the part may hold the whole file already, a run having
+// died before the rename, or the file shrank), start the part over with a
+// request for the whole file.
 func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
 	opts := []fetcher.GetOption{d.referer()}
+	var resume string // the part's validator, when the request resumes it
 	switch {
 	case d.part != nil && d.part.Size() > 0:
-		if v := d.part.Validator(); v != "" {
-			opts = append(opts, fetcher.WithRange(d.part.Size(), v))
+		if resume = d.part.Validator(); resume != "" {
+			opts = append(opts, fetcher.WithRange(d.part.Size(), resume))
 		} else if err := d.part.Reset(); err != nil {
 			return nil, errFinal{err}
 		}
@@ -55,8 +59,20 @@ func (d *fileDownload) request(ctx context.Context) (*fetcher.Response, error) {
 	d.s.sess.load(ctx, d.ft.Session)
 	resp, err := d.s.client.Get(ctx, d.ft.URL, opts...)
 	d.s.sess.save(ctx)
+	restart := false
 	var se *fetcher.StatusError
-	if len(opts) > 1 && errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+	switch {
+	case len(opts) == 1: // no range asked for: nothing to start over
+	case errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable,
+		errors.Is(err, fetcher.ErrBadRange):
+		restart = true
+	case err == nil && resume != "" && resp.StatusCode == http.StatusPartialContent:
+		if cerr := resp.Continues(d.part.Size(), d.total, resume); cerr != nil {
+			resp.Body.Close()
+			restart = true
+		}
+	}
+	if restart {
 		if d.part != nil {
 			if err := d.part.Reset(); err != nil {
 				return nil, errFinal{err}
@@ -100,6 +116,9 @@ func (d *fileDownload) open(ctx context.Context, a *answer) error {
 	}
 	if err := d.part.SetValidator(a.resp.Validator()); err != nil {
 		return errFinal{err}
+	}
+	if a.resp.Offset == 0 || d.total < 0 {
+		d.total = a.resp.Total
 	}
 	d.m.set(a.resp.Offset, a.resp.Total)
 	return nil
