@@ -70,26 +70,6 @@ func (d *Dir) abs(rel string) (string, error) {
 	return filepath.Join(d.root, p), nil
 }
 
-// mkdirs makes the folder dir (an OS path) and those above it, once per
-// Dir: a folder made stays.
-func (d *Dir) mkdirs(dir string) error {
-	if _, ok := d.made.Load(dir); ok {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	d.made.Store(dir, true)
-	return nil
-}
-
-// forgetDir is for a folder that mkdirs made but that is gone (removed by
-// hand): it makes it again and reports whether it could.
-func (d *Dir) forgetDir(dir string) bool {
-	d.made.Delete(dir)
-	return d.mkdirs(dir) == nil
-}
-
 // fold is the form under which names are compared: case-insensitive and
 // blind to Unicode normalization (as on Windows and macOS file systems).
 func fold(p string) string {
@@ -365,13 +345,14 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 }
 
 // HashFile returns the size and hex SHA-256 of an existing file under the
-// root (to record a file found complete on disk).
+// root (to record a file found complete on disk). A symbolic link there is
+// an error (ErrSymlink): it is no file of ours.
 func (d *Dir) HashFile(rel string) (int64, string, error) {
 	p, err := d.abs(rel)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}
-	f, err := os.Open(p)
+	f, err := openNoFollow(p, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}
