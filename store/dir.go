@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -39,6 +40,8 @@ type Dir struct {
 	// writers of the folder wait asleep instead of spinning on the
 	// kernel's.
 	entries sync.Map
+	// rootFD is the root, opened to start lookups from (Linux: openFile).
+	rootFD atomic.Pointer[os.File]
 }
 
 // entryLock returns the lock of the folder dir (an OS path).
@@ -352,7 +355,7 @@ func (d *Dir) HashFile(rel string) (int64, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}
-	f, err := openNoFollow(p, os.O_RDONLY, 0)
+	f, err := d.openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}

@@ -28,9 +28,10 @@ func isSymlink(path string) bool {
 	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
-// readNoFollow reads the file at path, which must not be a symbolic link.
-func readNoFollow(path string) ([]byte, error) {
-	f, err := openNoFollow(path, os.O_RDONLY, 0)
+// readFile reads the file at path, under the root, not through a symbolic
+// link (see openFile).
+func (d *Dir) readFile(path string) ([]byte, error) {
+	f, err := d.openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +48,11 @@ func readNoFollow(path string) ([]byte, error) {
 //
 // The check is a walk of Lstat calls, then the files are opened by path:
 // a folder swapped for a link after it was checked (during this run, by
-// someone who can write in the output folder) is not seen. The files
-// themselves are opened with O_NOFOLLOW, which does not race.
+// someone who can write in the output folder) is not seen here. On Linux
+// the files are then opened from the root with openat2(2), refusing a
+// link anywhere on the way, which does not race; elsewhere only the file
+// itself is opened with O_NOFOLLOW. The removals and the rename that puts
+// a part in place go by path.
 func (d *Dir) mkdirs(dir string) error {
 	if _, ok := d.made.Load(dir); ok {
 		return nil
@@ -109,6 +113,7 @@ func checkDir(p string) error {
 // hand, perhaps with those above it): it makes it again and reports
 // whether it could.
 func (d *Dir) forgetDir(dir string) bool {
+	d.rootFD.Store(nil) // the root may be gone too; the old one is closed when collected
 	for p := dir; ; p = filepath.Dir(p) {
 		d.made.Delete(p)
 		if p == d.root || filepath.Dir(p) == p {

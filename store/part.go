@@ -45,6 +45,7 @@ var errLocked = errors.New("locked")
 // part written from its start grows (HashAhead) and, for the rest, when it
 // is committed.
 type Part struct {
+	dir       *Dir        // the output folder it is in
 	final     string      // OS path of NAME
 	entries   *sync.Mutex // the entry lock of final's folder
 	f         *os.File
@@ -75,11 +76,11 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
-	f, entries, err := d.inFolder(final, func() (*os.File, error) { return openLocked(partPath) })
+	f, entries, err := d.inFolder(final, func() (*os.File, error) { return d.openLocked(partPath) })
 	if err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
-	p := &Part{final: final, entries: entries, f: f, h: sha256.New()}
+	p := &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New()}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -95,7 +96,7 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return p, nil
 	}
-	v, err := readNoFollow(partPath + metaSuffix)
+	v, err := d.readFile(partPath + metaSuffix)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Close()
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
@@ -126,7 +127,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
 	f, entries, err := d.inFolder(final, func() (*os.File, error) {
-		return openNoFollow(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		return d.openFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return d.OpenPart(ctx, rel)
@@ -142,7 +143,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
 	}
-	return &Part{final: final, entries: entries, f: f, h: sha256.New()}, nil
+	return &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New()}, nil
 }
 
 // partPaths returns the OS paths of rel and of its part.
@@ -190,9 +191,9 @@ func (p *Part) openSegments(meta []byte, size int64) error {
 // locks it. Between the open and the
 // lock, the previous holder may have committed and renamed the file away;
 // then the locked file is no longer at path and it starts over.
-func openLocked(path string) (*os.File, error) {
+func (d *Dir) openLocked(path string) (*os.File, error) {
 	for range 100 {
-		f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := d.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return nil, err
 		}
@@ -431,7 +432,7 @@ func (p *Part) saveValidator() error {
 // server's validator nor a stream's mark, so the part starts over; never
 // an empty sidecar.
 func (p *Part) rewriteSidecar(b []byte) error {
-	f, err := openNoFollow(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := p.dir.openFile(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
