@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -119,8 +120,13 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 }
 
 // openLocal takes OUT/.crawl for this run and opens its SQLite database.
+// OUT/.crawl must be a folder, not a symbolic link: crawl's state is not
+// written through one (OUT itself may be a link).
 func openLocal(ctx context.Context, cfg *Config) (*store.DB, func(), error) {
 	stateDir := cfg.stateDir()
+	if fi, err := os.Lstat(stateDir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, nil, fmt.Errorf("create %s: %s %w", stateDir, stateDir, store.ErrSymlink)
+	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create %s: %w", stateDir, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -39,6 +40,8 @@ type Dir struct {
 	// writers of the folder wait asleep instead of spinning on the
 	// kernel's.
 	entries sync.Map
+	// rootFD is the root, opened to start lookups from (Linux: openFile).
+	rootFD atomic.Pointer[os.File]
 }
 
 // entryLock returns the lock of the folder dir (an OS path).
@@ -68,26 +71,6 @@ func (d *Dir) abs(rel string) (string, error) {
 		return "", fmt.Errorf("path %q is not inside the output folder", rel)
 	}
 	return filepath.Join(d.root, p), nil
-}
-
-// mkdirs makes the folder dir (an OS path) and those above it, once per
-// Dir: a folder made stays.
-func (d *Dir) mkdirs(dir string) error {
-	if _, ok := d.made.Load(dir); ok {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	d.made.Store(dir, true)
-	return nil
-}
-
-// forgetDir is for a folder that mkdirs made but that is gone (removed by
-// hand): it makes it again and reports whether it could.
-func (d *Dir) forgetDir(dir string) bool {
-	d.made.Delete(dir)
-	return d.mkdirs(dir) == nil
 }
 
 // fold is the form under which names are compared: case-insensitive and
@@ -365,13 +348,14 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 }
 
 // HashFile returns the size and hex SHA-256 of an existing file under the
-// root (to record a file found complete on disk).
+// root (to record a file found complete on disk). A symbolic link there is
+// an error (ErrSymlink): it is no file of ours.
 func (d *Dir) HashFile(rel string) (int64, string, error) {
 	p, err := d.abs(rel)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}
-	f, err := os.Open(p)
+	f, err := d.openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash file: %w", err)
 	}

@@ -45,6 +45,7 @@ var errLocked = errors.New("locked")
 // part written from its start grows (HashAhead) and, for the rest, when it
 // is committed.
 type Part struct {
+	dir       *Dir        // the output folder it is in
 	final     string      // OS path of NAME
 	entries   *sync.Mutex // the entry lock of final's folder
 	f         *os.File
@@ -67,17 +68,19 @@ const persistAt = 1 << 20
 // already there for resume. Size is the bytes already held; the hash covers
 // them (they are read once on open). Validator is what SetValidator stored
 // for those bytes. If another writer has the part open, the error wraps
-// ErrPartBusy.
+// ErrPartBusy. A symbolic link as the part, its sidecar or a folder on the
+// way under the root is an error wrapping ErrSymlink, and nothing is
+// written through it.
 func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 	final, partPath, err := d.partPaths(rel)
 	if err != nil {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
-	f, entries, err := d.inFolder(final, func() (*os.File, error) { return openLocked(partPath) })
+	f, entries, err := d.inFolder(final, func() (*os.File, error) { return d.openLocked(partPath) })
 	if err != nil {
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
 	}
-	p := &Part{final: final, entries: entries, f: f, h: sha256.New()}
+	p := &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New()}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -93,7 +96,7 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return p, nil
 	}
-	v, err := os.ReadFile(partPath + metaSuffix)
+	v, err := d.readFile(partPath + metaSuffix)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Close()
 		return nil, fmt.Errorf("open part %s: %w", partPath, err)
@@ -124,7 +127,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
 	f, entries, err := d.inFolder(final, func() (*os.File, error) {
-		return os.OpenFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		return d.openFile(partPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return d.OpenPart(ctx, rel)
@@ -140,7 +143,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
 	}
-	return &Part{final: final, entries: entries, f: f, h: sha256.New()}, nil
+	return &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New()}, nil
 }
 
 // partPaths returns the OS paths of rel and of its part.
@@ -184,12 +187,13 @@ func (p *Part) openSegments(meta []byte, size int64) error {
 	return p.f.Truncate(0)
 }
 
-// openLocked opens path (creating it) and locks it. Between the open and the
+// openLocked opens path (creating it; not through a symbolic link) and
+// locks it. Between the open and the
 // lock, the previous holder may have committed and renamed the file away;
 // then the locked file is no longer at path and it starts over.
-func openLocked(path string) (*os.File, error) {
+func (d *Dir) openLocked(path string) (*os.File, error) {
 	for range 100 {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := d.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return nil, err
 		}
@@ -201,7 +205,7 @@ func openLocked(path string) (*os.File, error) {
 			return nil, fmt.Errorf("lock: %w", err)
 		}
 		held, err1 := f.Stat()
-		named, err2 := os.Stat(path)
+		named, err2 := os.Lstat(path)
 		if err1 == nil && err2 == nil && os.SameFile(held, named) {
 			return f, nil
 		}
@@ -428,7 +432,7 @@ func (p *Part) saveValidator() error {
 // server's validator nor a stream's mark, so the part starts over; never
 // an empty sidecar.
 func (p *Part) rewriteSidecar(b []byte) error {
-	f, err := os.OpenFile(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := p.dir.openFile(p.name()+metaSuffix, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
@@ -554,7 +558,8 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 
 // rename puts the part in place under its folder's entry lock. The name
 // is reserved, so the check os.Rename makes first (that no folder is in
-// the way) is not needed.
+// the way) is not needed. A symbolic link at the final name is replaced
+// (rename(2) does not follow it): nothing is written where it pointed.
 func (p *Part) rename() error {
 	if p.entries != nil {
 		p.entries.Lock()
