@@ -108,12 +108,15 @@ func TestRefererAsABrowser(t *testing.T) {
 			w.Write(jpeg(r.URL.Path))
 		}
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		refs.note(r)
 		mux.ServeHTTP(w, r)
 	}))
+	// base is known before the server serves anything: a handler never
+	// reads it while it is written.
+	base = "http://" + srv.Listener.Addr().String()
+	srv.Start()
 	t.Cleanup(srv.Close)
-	base = srv.URL
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
