@@ -80,7 +80,17 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			}
 		default:
 		}
-		return seeded.Load() && drained(counts), nil
+		if !seeded.Load() || !drained(counts) {
+			return false, nil
+		}
+		// counts was read before seeded was: it may predate the seed's
+		// last tasks (a short list is seeded in a few milliseconds). Count
+		// again, now that the seed is known to be over.
+		again, err := db.Counts(ctx)
+		if err != nil {
+			return false, err
+		}
+		return drained(again), nil
 	}
 	runErr := supervise(ctx, cfg, opt, db, stages, res, done)
 	stopRun()
