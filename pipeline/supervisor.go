@@ -94,32 +94,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	runErr := supervise(ctx, cfg, opt, db, stages, res, done)
 	stopRun()
-
-	wctx := context.WithoutCancel(ctx)
-	if runErr == nil && !res.Interrupted {
-		if err := db.SetMeta(wctx, "state", "complete"); err != nil {
-			runErr = err
-		}
-	}
-	if err := writeManifest(wctx, cfg, db, local, ""); err != nil && runErr == nil {
-		runErr = err
-	}
-	failures, err := db.Failures(wctx)
-	if err != nil && runErr == nil {
-		runErr = err
-	}
-	if err == nil {
-		path, werr := store.WriteFailed(wctx, cfg.Out, failures)
-		if werr != nil && runErr == nil {
-			runErr = werr
-		}
-		res.FailedCSV = path
-	}
-	res.Failures = failures
-	res.Failed = len(failures)
-	// The stages synced what they wrote as they went; this covers the
-	// last files, the records and the manifest.
-	if err := store.NewDir(cfg.Out, nil).Sync(); err != nil && runErr == nil {
+	if err := finish(context.WithoutCancel(ctx), cfg, db, local, res, runErr == nil); err != nil && runErr == nil {
 		runErr = err
 	}
 	res.Elapsed = now().Sub(start)
@@ -127,6 +102,37 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		opt.Progress(res.Progress, true)
 	}
 	return res, runErr
+}
+
+// finish ends a run, whether it went well (ok) or not: a crawl that ran
+// to its end without a stop is marked complete, and manifest.csv and
+// failed.csv are written and synced with the run's last files, the
+// failures going into res. It goes on past an error, and returns the
+// first.
+func finish(ctx context.Context, cfg *Config, db store.Backend, local *store.DB, res *Result, ok bool) error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if ok && !res.Interrupted {
+		keep(db.SetMeta(ctx, "state", "complete"))
+	}
+	keep(writeManifest(ctx, cfg, db, local, ""))
+	failures, err := db.Failures(ctx)
+	keep(err)
+	if err == nil {
+		path, err := store.WriteFailed(ctx, cfg.Out, failures)
+		keep(err)
+		res.FailedCSV = path
+	}
+	res.Failures = failures
+	res.Failed = len(failures)
+	// The stages synced what they wrote as they went; this covers the
+	// last files, the records and the manifest.
+	keep(store.NewDir(cfg.Out, nil).Sync())
+	return first
 }
 
 // openLocal takes OUT/.crawl for this run and opens its SQLite database.
