@@ -202,9 +202,8 @@ func (e *downloadEnv) wantRecord(url, path string, body []byte) {
 	}
 }
 
-// part writes a .part for url's file, reserved as name, holding held and,
-// if validator is not "", that validator: what a stopped run leaves.
-func (e *downloadEnv) part(url, name string, held []byte, validator string) {
+// reservedPart reserves name for url and opens its part.
+func (e *downloadEnv) reservedPart(url, name string) *store.Part {
 	e.t.Helper()
 	rel, err := e.dir.Reserve(e.ctx, url, name)
 	if err != nil {
@@ -214,6 +213,14 @@ func (e *downloadEnv) part(url, name string, held []byte, validator string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return p
+}
+
+// part writes a .part for url's file, reserved as name, holding held and,
+// if validator is not "", that validator: what a stopped run leaves.
+func (e *downloadEnv) part(url, name string, held []byte, validator string) {
+	e.t.Helper()
+	p := e.reservedPart(url, name)
 	if _, err := p.Write(held); err != nil {
 		e.t.Fatal(err)
 	}

@@ -68,14 +68,7 @@ func TestSplit(t *testing.T) {
 // piece whole, the second half written, the third not begun.
 func (e *downloadEnv) splitPart(url, name string, body []byte, validator string) []store.Segment {
 	e.t.Helper()
-	rel, err := e.dir.Reserve(e.ctx, url, name)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := e.dir.OpenPart(e.ctx, rel)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	p := e.reservedPart(url, name)
 	segs := store.SplitEven(int64(len(body)), 3)
 	if err := p.Split(int64(len(body)), validator, segs); err != nil {
 		e.t.Fatal(err)
