@@ -228,7 +228,11 @@ loop:
 			case <-time.After(50 * time.Millisecond):
 			}
 			if _, err := db.Release(ctx, ownerName(c.stage, c.cmd.Process.Pid)); err != nil {
-				runErr = err
+				if ctx.Err() != nil {
+					res.Interrupted = true // the Ctrl-C came in just now
+				} else {
+					runErr = err
+				}
 				break loop
 			}
 			if err := procs.restart(c); err != nil {

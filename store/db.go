@@ -422,20 +422,25 @@ func (db *DB) Close() error {
 
 // write runs fn in one immediate (write-locked) transaction on the writer
 // connection and commits it; what names the operation in the error. Only
-// BEGIN waits for another process (for the write lock): fn gets a context
-// that cannot be cancelled for its statements, which spares the driver a
-// watcher goroutine per statement.
+// BEGIN waits for another process (for the write lock, at most the busy
+// timeout). Once ctx is done no write begins; one that has begun runs to
+// its commit with a context that cannot be cancelled, which also spares
+// the driver a watcher goroutine per statement.
 //
 // Writes are not group-committed across goroutines here: a process that
 // keeps the write lock busy back to back starves the other stage
 // processes, whose SQLite busy handler sleeps while it waits. The download
 // stage batches its own writes instead (ReserveMany, AckFiles).
 func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	// database/sql rolls back a transaction whose context is cancelled: a
+	// Ctrl-C between the statements and the commit would fail the write
+	// with "transaction has already been committed or rolled back".
+	ctx = quick(ctx)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
-	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
 	}

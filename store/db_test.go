@@ -270,3 +270,25 @@ func TestHasDue(t *testing.T) {
 		t.Error("a done task is due")
 	}
 }
+
+// TestWriteCancelledMidway: a Ctrl-C that arrives while a write runs does
+// not undo it; the write commits, and the next one, begun after it, is
+// refused.
+func TestWriteCancelledMidway(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.write(ctx, "set meta", func(wctx context.Context, tx *sql.Tx) error {
+		cancel()
+		_, err := tx.ExecContext(wctx, `INSERT INTO meta(key, value) VALUES ('k', 'v')`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("write cancelled midway: %v", err)
+	}
+	if v, err := db.Meta(context.Background(), "k"); err != nil || v != "v" {
+		t.Fatalf("meta k = %q, %v; want the write committed", v, err)
+	}
+	if err := db.SetMeta(ctx, "k", "w"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write begun after cancel: %v, want context.Canceled", err)
+	}
+}
