@@ -24,11 +24,13 @@ import (
 // into a number of values.
 const jsonNodeCost = 256
 
-// jsonMemoryFactor bounds the memory of the JSON trees of one page to this
-// many times the page's size (plus jsonMinBudget): a document holding more
-// values than fit is not parsed. Ordinary API answers use well under half
-// of it; what runs over is a body of tiny values ("[0,0,0,...]").
-const jsonMemoryFactor = 16
+// jsonMemoryFactor bounds the memory of the JSON trees of one page to
+// about this many times the page's size (plus jsonMinBudget): a document
+// holding more values than fit is not parsed. A tree costs some 200 bytes
+// a value, so API answers of about 10 bytes a value (short keys, small
+// numbers) fit; what runs over is a body of tiny values ("[0,0,0,...]").
+// BenchmarkJSONAnswer measures it.
+const jsonMemoryFactor = 32
 
 // jsonMinBudget is the memory every page may use for JSON, however small.
 const jsonMinBudget = 4 << 20
@@ -54,10 +56,13 @@ func isJSONType(contentType string) bool {
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
 
+// jsonSpace is the white space JSON allows around values.
+const jsonSpace = " \t\r\n"
+
 // looksJSON reports whether text starts, after white space, with '{' or
 // '[': a body worth trying as JSON whatever its Content-Type.
 func looksJSON(text []byte) bool {
-	t := bytes.TrimLeft(text, " \t\r\n\f")
+	t := bytes.TrimLeft(text, jsonSpace)
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }
 
@@ -177,7 +182,7 @@ func scriptJSON(n *html.Node, pos int, budget *int, notes *[]string) []*jsonquer
 	typ, _ := attr(n, "type")
 	switch {
 	case isJSONType(typ):
-		if len(bytes.TrimSpace(text)) == 0 {
+		if len(bytes.Trim(text, jsonSpace)) == 0 {
 			return nil
 		}
 		root, err := takeJSON(text, budget)
