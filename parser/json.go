@@ -230,21 +230,35 @@ func assignedJSON(text []byte, name string, budget *int, notes *[]string) []*jso
 		}
 		start := m[1] - 1 // the '{' or '['
 		variable := string(firstGroup(rest, m))
-		dec := json.NewDecoder(bytes.NewReader(rest[start:]))
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			*notes = append(*notes, fmt.Sprintf("%s: %s skipped: not JSON: %v", name, variable, err))
-			rest = rest[start+1:]
-			continue
+		raw, next, err := readValue(rest[start:])
+		rest = rest[start+next:]
+		if err == nil {
+			var root *jsonquery.Node
+			if root, err = takeJSON(raw, budget); err == nil {
+				out = append(out, root)
+				continue
+			}
 		}
-		root, err := takeJSON(raw, budget)
-		if err != nil {
-			*notes = append(*notes, fmt.Sprintf("%s: %s skipped: %v", name, variable, err))
-		} else {
-			out = append(out, root)
-		}
-		rest = rest[start+int(dec.InputOffset()):]
+		*notes = append(*notes, fmt.Sprintf("%s: %s skipped: %v", name, variable, err))
 	}
+}
+
+// readValue reads the JSON value at the start of b, ignoring what follows
+// it. next is where to look on for more: past the value, or, when b does
+// not start with JSON, at the byte that is not (past the first byte at
+// least), or at the end of b when the value does not end. So the script is
+// read once however many assignments fail.
+func readValue(b []byte) (raw json.RawMessage, next int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err = dec.Decode(&raw); err == nil {
+		return raw, int(dec.InputOffset()), nil
+	}
+	next = len(b)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) && syn.Offset > 0 && syn.Offset <= int64(len(b)) {
+		next = max(1, int(syn.Offset)-1)
+	}
+	return nil, next, fmt.Errorf("not JSON: %w", err)
 }
 
 // firstGroup is the first submatch of m that matched.
@@ -264,7 +278,10 @@ func (doc *Document) scriptView() *Document {
 }
 
 // jsonValues runs the XPath selector over the JSON answer, or over every
-// JSON document embedded in an HTML page, one after the other.
+// JSON document embedded in an HTML page, one after the other. Within a
+// document the values come in the XPath engine's order: document order
+// for a path (jsonquery keeps arrays in order and sorts an object's keys),
+// the left side first for a union.
 func (s *Selector) jsonValues(doc *Document, text bool, limit int) []string {
 	roots := doc.Embedded()
 	if doc.JSON != nil {

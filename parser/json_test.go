@@ -226,3 +226,63 @@ func TestCountJSONValues(t *testing.T) {
 		}
 	}
 }
+
+func TestAssignedJSONAfterBroken(t *testing.T) {
+	// Broken values, with assignments inside them, do not hide the good
+	// ones after them, in the same script or the next.
+	script := `var a = ["` + strings.Repeat(`var b = ["x", `, 200) + "\n" + `window.c = {"u":"/c.jpg"};`
+	page := "<script>" + script + "</script><script>var d = {\"u\":\"/d.jpg\"}</script>"
+	doc, err := Parse("http://example.com/", []byte(page), "text/html", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustCompile(t, "json://u").URLs(doc)
+	if want := []string{"http://example.com/c.jpg", "http://example.com/d.jpg"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("URLs %q, want %q", got, want)
+	}
+}
+
+func TestReadValue(t *testing.T) {
+	for _, tc := range []struct {
+		in, raw string
+		next    int
+	}{
+		{`{"a":[1,2]}; more()`, `{"a":[1,2]}`, 11},
+		{`[1,2] [3]`, `[1,2]`, 5},
+		{`{a: 1}`, "", 1},
+		{`[1, x, 2]`, "", 4},
+		{`{"a": "unterminated`, "", 19},
+		{`["a"`, "", 4},
+	} {
+		raw, next, err := readValue([]byte(tc.in))
+		if string(raw) != tc.raw || next != tc.next || (err == nil) != (tc.raw != "") {
+			t.Errorf("readValue(%s) = %s, %d, %v; want %s, %d", tc.in, raw, next, err, tc.raw, tc.next)
+		}
+	}
+}
+
+func TestEmbeddedJSONOnGBKPage(t *testing.T) {
+	page := encode(t, "gbk", `<html><head><meta charset="gbk"><title>图片</title>
+<script>window.__S__ = {"photos":[{"url":"/图/1.jpg?名=值","title":"第一张"}]};</script></head>
+<body><img src="/图/1.jpg?名=值"></body></html>`)
+	doc, err := Parse("http://example.com/", page, "text/html", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Encoding != "gb18030" {
+		t.Fatalf("encoding %s", doc.Encoding)
+	}
+	// The page's own URLs have their query in the page's encoding, those in
+	// its scripts' JSON in UTF-8, as scripts write them.
+	for expr, want := range map[string]string{
+		"//img/@src":          "http://example.com/%E5%9B%BE/1.jpg?%C3%FB=%D6%B5",
+		"json://photos/*/url": "http://example.com/%E5%9B%BE/1.jpg?%E5%90%8D=%E5%80%BC",
+	} {
+		if got := mustCompile(t, expr).URLs(doc); len(got) != 1 || got[0] != want {
+			t.Errorf("URLs(%s) = %q, want %q", expr, got, want)
+		}
+	}
+	if got := mustCompile(t, "json://photos/*/title").Text(doc); got != "第一张" {
+		t.Errorf("title %q", got)
+	}
+}
