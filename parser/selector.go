@@ -37,7 +37,7 @@ type Selector struct {
 var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
 
 // Compile compiles a selector expression: XPath 1.0 unless expr starts with
-// "css:" or "json:". "css:SEL" takes the href (a, area, link, base), src (img, video,
+// "css:". "css:SEL" takes the href (a, area, link, base), src (img, video,
 // audio, source, iframe, frame, embed, script, track, input) or data
 // (object) of the matching elements (other elements: href, else src) or,
 // with a final "@attr" ("css:img.lazy@data-src"), that attribute. An XPath
@@ -143,14 +143,13 @@ func (s *Selector) Text(doc *Document) string {
 // values runs the selector; text picks text content for elements instead of
 // their link attribute; limit < 0 means all.
 func (s *Selector) values(doc *Document, text bool, limit int) []string {
-	switch {
-	case doc == nil:
-		return nil
-	case doc.JSON != nil && s.css == nil, s.json:
+	if doc != nil && (s.json || doc.JSON != nil && s.css == nil) {
 		return s.jsonValues(doc, text, limit)
-	case doc.Root == nil:
+	}
+	if doc == nil || doc.Root == nil {
 		return nil
-	case s.css != nil:
+	}
+	if s.css != nil {
 		return s.cssValues(doc, text, limit)
 	}
 	return s.xpathValues(doc, text, limit)
