@@ -48,6 +48,9 @@ func jsonBudget(size int) int {
 // JSON: application/json, text/json or any type ending in "+json"
 // (application/ld+json, application/vnd.api+json).
 func isJSONType(contentType string) bool {
+	if !strings.Contains(strings.ToLower(contentType), "json") {
+		return false // most answers: HTML
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt, _, _ = strings.Cut(strings.ToLower(contentType), ";")
