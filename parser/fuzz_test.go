@@ -1,15 +1,12 @@
 package parser
 
 import (
-	"bytes"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/antchfx/jsonquery"
 )
 
 // fuzzLabels are the --encoding values FuzzParse tries ("" detects).
@@ -340,70 +337,6 @@ func FuzzParsePlaylist(f *testing.F) {
 			if _, err := ChooseVariant(p.Variants, "best"); err != nil {
 				t.Fatal(err)
 			}
-		}
-	})
-}
-
-// FuzzEmbeddedJSON: a <script type="application/json"> gives one document
-// when its text is JSON, else a note (nothing when it is empty); a JSON
-// object or array assigned to window.NAME is read whole whatever code
-// follows it; json: selectors never panic and give trimmed values and
-// absolute URLs.
-func FuzzEmbeddedJSON(f *testing.F) {
-	for _, s := range []string{
-		`{"props":{"pageProps":{"photos":[{"url":"/1.jpg"}]}}}`,
-		`[1,[2,[3]],{"a":"<\/script>"}]`,
-		`{"u":"\u00e9\ud83d\ude00","n":-1.5e3,"t":true,"z":null}`,
-		`{"a":1}; window.b = {"c":[2]}; var d = [3];`,
-		`{a: 1}`,
-		`{"unterminated": [`,
-		" \n ",
-		`"just a string"`,
-	} {
-		f.Add([]byte(s), true)
-		f.Add([]byte(s), false)
-	}
-	sel := mustCompile(f, "json://*")
-	f.Fuzz(func(t *testing.T, text []byte, typed bool) {
-		low := bytes.ToLower(text)
-		if len(text) > 8<<10 || bytes.Contains(low, []byte("</script")) || bytes.Contains(low, []byte("<!--")) || bytes.IndexByte(text, 0) >= 0 {
-			return // the HTML tokenizer ends or rewrites the script's text there
-		}
-		page := "<script>var a = 1; window.__S__ = " + string(text) + ";\nmore()</script>"
-		if typed {
-			page = `<script type="application/json">` + string(text) + "</script>"
-		}
-		doc, err := Parse("http://example.com/g/1.html", []byte(page), "text/html", "utf-8")
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs, notes := doc.Embedded(), Notes(doc, sel)
-		want, wantErr := jsonquery.Parse(bytes.NewReader(text))
-		switch trimmed := bytes.Trim(text, jsonSpace); {
-		case typed && len(trimmed) == 0:
-			if len(docs)+len(notes) != 0 {
-				t.Fatalf("empty script: %d documents, notes %q", len(docs), notes)
-			}
-		case typed && wantErr == nil:
-			if len(docs) != 1 || len(notes) != 0 || docs[0].OutputXML() != want.OutputXML() {
-				t.Fatalf("JSON script: %d documents, notes %q", len(docs), notes)
-			}
-		case typed:
-			if len(docs) != 0 || len(notes) != 1 {
-				t.Fatalf("bad JSON script: %d documents, notes %q", len(docs), notes)
-			}
-		case wantErr == nil && (text[0] == '{' || text[0] == '['):
-			if len(docs) == 0 || docs[0].OutputXML() != want.OutputXML() {
-				t.Fatalf("assigned JSON %q not read whole (%d documents, notes %q)", text, len(docs), notes)
-			}
-		}
-		for _, v := range sel.Extract(doc) {
-			if v == "" || v != strings.TrimSpace(v) {
-				t.Fatalf("value %q is empty or untrimmed", v)
-			}
-		}
-		for _, u := range sel.URLs(doc) {
-			checkResolved(t, u)
 		}
 	})
 }
