@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,69 @@ func TestDetailPage(t *testing.T) {
 	}
 	if n := len(mustCompile(t, detailImages).URLs(doc)); n < 100 {
 		t.Errorf("%d images", n)
+	}
+}
+
+// apiAnswer is a JSON listing answer of about 100 KB, as gallery APIs
+// write them: posts with an id, a link, a title, a cover with its size
+// and a few tags.
+func apiAnswer() []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"page":2,"total":4000,"data":[`)
+	for i := 0; b.Len() < 100<<10; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"url":"/api/posts/%d","title":"Summer gallery \u7b2c%d\u671f","cover":{"src":"https://cdn.example.com/2024/06/%d/cover.jpg","w":1280,"h":853},"tags":["summer","beach","%d"],"nsfw":false}`, i, i, i, i, i%50)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// denseAnswer is the largest body of zeros ("[0,0,...]") that the JSON
+// memory budget accepts: the worst memory per byte of body.
+func denseAnswer() []byte {
+	n := 1024
+	for countJSONValues([]byte("["+strings.Repeat("0,", n+1024)+"0]")) <= jsonBudget(2*(n+1024)+3) {
+		n += 1024
+	}
+	return []byte("[" + strings.Repeat("0,", n) + "0]")
+}
+
+// BenchmarkJSONAnswer parses JSON answers and takes their links. Besides
+// the time it reports the memory the parsed answer keeps (retained-x) and
+// all the memory its parse allocated (alloc-x), as multiples of the body.
+func BenchmarkJSONAnswer(b *testing.B) {
+	links := mustCompile(b, "//data/*/url")
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{{"api", apiAnswer()}, {"dense", denseAnswer()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			parse := func() *Document {
+				doc, err := Parse("http://api.example.com/api/posts?page=2", tc.body, "application/json", "")
+				if err != nil || doc.JSON == nil {
+					b.Fatal("not parsed as JSON", err)
+				}
+				return doc
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			doc := parse()
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(doc)
+			size := float64(len(tc.body))
+			b.SetBytes(int64(len(tc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				links.URLs(parse())
+			}
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/size, "retained-x")
+			b.ReportMetric(float64(alloc)/size, "alloc-x")
+		})
 	}
 }

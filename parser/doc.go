@@ -38,6 +38,11 @@
 // Selectors run against
 // that one tree: XPath 1.0 through github.com/antchfx/htmlquery, or CSS (an
 // expression starting with "css:") through github.com/PuerkitoBio/goquery.
+// An answer that is JSON (a JSON Content-Type, or a body that starts with
+// '{' or '[' and parses) is read into a github.com/antchfx/jsonquery tree
+// instead, and XPath selectors run over it; "json:" selectors run over
+// the JSON documents embedded in an HTML page's scripts (Embedded). Notes
+// tells what could not be read.
 // Extracted references are resolved against the page's <base href> or URL,
 // following the URL Standard where Go's net/url differs from browsers
 // (backslashes, stray '%', non-ASCII in the query encoded in the page's

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/antchfx/jsonquery"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"golang.org/x/net/idna"
@@ -19,15 +20,25 @@ type Document struct {
 	URL      *url.URL   // the page URL
 	Base     *url.URL   // <base href> resolved against URL, else URL
 	Encoding string     // canonical name of the encoding used: "utf-8", "gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "windows-1252", ...
-	Root     *html.Node // golang.org/x/net/html tree, UTF-8
+	Root     *html.Node // golang.org/x/net/html tree, UTF-8; nil for a JSON answer
 
-	enc encoding.Encoding // the encoding named by Encoding, for query strings
+	// JSON is the tree of a JSON answer (github.com/antchfx/jsonquery),
+	// nil for an HTML page. Selectors are XPath over it, and its Title
+	// is "".
+	JSON *jsonquery.Node
+
+	enc     encoding.Encoding // the encoding named by Encoding, for query strings
+	size    int               // length of the decoded text, for the JSON memory budget
+	notes   []string          // what Notes tells about the page itself
+	scripts scripts           // the JSON embedded in <script> elements
 }
 
 // Parse detects the encoding of body (forced label, else BOM, else
 // Content-Type charset, else <meta> prescan of the first 1024 bytes, then of
 // the rest of <head>, else a guess; see DetectEncoding), decodes it to UTF-8
-// and parses it once. contentType is the Content-Type header ("" if none),
+// and parses it once: as JSON when the Content-Type is a JSON type
+// (application/json, text/json, */*+json) or the text starts with '{' or
+// '[' and is JSON, else as HTML. contentType is the Content-Type header ("" if none),
 // forced a label from --encoding ("" to detect). The errors are a bad
 // pageURL and an unknown forced label.
 func Parse(pageURL string, body []byte, contentType, forced string) (*Document, error) {
@@ -40,11 +51,15 @@ func Parse(pageURL string, body []byte, contentType, forced string) (*Document, 
 	if err != nil {
 		return nil, fmt.Errorf("detect encoding of %s: %w", pageURL, err)
 	}
+	doc := &Document{URL: u, Base: u, Encoding: d.name, enc: d.enc, size: len(d.text)}
+	if doc.parseAnswer(d.text, contentType) {
+		return doc, nil
+	}
 	root, err := parseHTML(d.text)
 	if err != nil {
 		return nil, fmt.Errorf("parse html of %s: %w", pageURL, err)
 	}
-	doc := &Document{URL: u, Base: u, Encoding: d.name, Root: root, enc: d.enc}
+	doc.Root = root
 	if href, ok := baseHref(root); ok {
 		if b, ok := doc.resolve(u, href); ok {
 			doc.Base = b

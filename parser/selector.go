@@ -30,6 +30,7 @@ type Selector struct {
 	// XPath: a compiled *xpath.Expr keeps evaluation state, so each
 	// goroutine takes its own from the pool.
 	xpath *sync.Pool
+	json  bool // "json:": over the JSON embedded in an HTML page's scripts
 }
 
 // cssAttr matches a final "@attr" of a CSS expression.
@@ -46,8 +47,12 @@ var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
 // A selected srcset attribute (srcset, data-srcset, data-lazy-srcset,
 // imagesrcset: "//img/@srcset", "css:img@data-srcset") yields the URL of its
 // largest candidate, by "w" descriptor, else by "x" density; so does an
-// <img> or <source> element that has a srcset but no src. An invalid
-// expression is an error naming it.
+// <img> or <source> element that has a srcset but no src. "json:XPATH"
+// runs XPATH over every JSON document embedded in an HTML page (see
+// Document.Embedded). On a JSON answer an XPath, with or without "json:",
+// runs over the JSON and yields the strings it selects (for Text, numbers,
+// booleans and the text of objects too); a CSS selector matches nothing
+// there. An invalid expression is an error naming it.
 func Compile(expr string) (*Selector, error) {
 	src := strings.TrimSpace(expr)
 	if src == "" {
@@ -69,6 +74,12 @@ func Compile(expr string) (*Selector, error) {
 		}
 		s.css = css
 		return s, nil
+	}
+	if rest, ok := strings.CutPrefix(src, "json:"); ok {
+		s.json, src = true, strings.TrimSpace(rest)
+		if src == "" {
+			return nil, fmt.Errorf("compile selector %q: empty xpath after json:", expr)
+		}
 	}
 	first, err := xpath.Compile(src)
 	if err != nil {
@@ -97,11 +108,17 @@ func (s *Selector) Extract(doc *Document) []string {
 
 // URLs is Extract, each value resolved with doc.Resolve, invalid ones
 // dropped and duplicates removed (the first occurrence keeps its place).
+// URLs taken from JSON, which scripts use, have their query written in
+// UTF-8 whatever the page's encoding, as scripts write them.
 func (s *Selector) URLs(doc *Document) []string {
 	var out []string
 	seen := make(map[string]bool)
+	res := doc
+	if doc != nil && (s.json || doc.JSON != nil) {
+		res = doc.scriptView()
+	}
 	for _, v := range s.Extract(doc) {
-		u, ok := doc.Resolve(v)
+		u, ok := res.Resolve(v)
 		if !ok || seen[u] {
 			continue
 		}
@@ -126,6 +143,9 @@ func (s *Selector) Text(doc *Document) string {
 // values runs the selector; text picks text content for elements instead of
 // their link attribute; limit < 0 means all.
 func (s *Selector) values(doc *Document, text bool, limit int) []string {
+	if doc != nil && (s.json || doc.JSON != nil && s.css == nil) {
+		return s.jsonValues(doc, text, limit)
+	}
 	if doc == nil || doc.Root == nil {
 		return nil
 	}
@@ -167,21 +187,49 @@ type hit struct {
 	val  string
 }
 
-func (s *Selector) xpathValues(doc *Document, text bool, limit int) (out []string) {
+// evaluate runs the XPath expression over nav and hands its result to use.
+// A runtime failure of the XPath engine on some page (or in use) is no
+// result, not a crashed stage; the expression is then not reused.
+func (s *Selector) evaluate(nav xpath.NodeNavigator, use func(any)) {
 	e, _ := s.xpath.Get().(*xpath.Expr)
 	if e == nil {
-		return nil
+		return
 	}
 	defer func() {
-		// A runtime failure of the XPath engine on some page is no match,
-		// not a crashed stage; the expression is not reused.
-		if recover() != nil {
-			out = nil
-			return
+		if recover() == nil {
+			s.xpath.Put(e)
 		}
-		s.xpath.Put(e)
 	}()
-	switch r := e.Evaluate(htmlquery.CreateXPathNavigator(doc.Root)).(type) {
+	use(e.Evaluate(nav))
+}
+
+// scalarValue is the value of an XPath result that is a string, number or
+// boolean; false for a NaN, an empty string or a node set.
+func scalarValue(r any, text bool) (string, bool) {
+	var v string
+	switch r := r.(type) {
+	case string:
+		v = clean(r, text)
+	case float64:
+		if !math.IsNaN(r) {
+			v = strconv.FormatFloat(r, 'f', -1, 64)
+		}
+	case bool:
+		v = strconv.FormatBool(r)
+	}
+	return v, v != ""
+}
+
+func (s *Selector) xpathValues(doc *Document, text bool, limit int) (out []string) {
+	s.evaluate(htmlquery.CreateXPathNavigator(doc.Root), func(r any) {
+		out = htmlResult(doc, r, text, limit)
+	})
+	return out
+}
+
+// htmlResult is the values of an XPath result over an HTML tree.
+func htmlResult(doc *Document, r any, text bool, limit int) (out []string) {
+	switch r := r.(type) {
 	case *xpath.NodeIterator:
 		var hits []hit
 		for r.MoveNext() {
@@ -224,16 +272,10 @@ func (s *Selector) xpathValues(doc *Document, text bool, limit int) (out []strin
 				}
 			}
 		}
-	case string:
-		if v := clean(r, text); v != "" {
+	default:
+		if v, ok := scalarValue(r, text); ok {
 			out = append(out, v)
 		}
-	case float64:
-		if !math.IsNaN(r) {
-			out = append(out, strconv.FormatFloat(r, 'f', -1, 64))
-		}
-	case bool:
-		out = append(out, strconv.FormatBool(r))
 	}
 	return out
 }

@@ -57,6 +57,9 @@ func (s *pageStage) readPage(ctx context.Context, t PageTask) (doc *parser.Docum
 	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
 	if s.cfg.Verbose {
 		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())
+		for _, note := range parser.Notes(doc, s.cp.links, s.cp.images, s.cp.next, s.cp.title) {
+			fmt.Fprintf(s.log, "crawl: page %s: %s\n", rawURL, note)
+		}
 	}
 	return doc, session, nil
 }
