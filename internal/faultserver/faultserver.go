@@ -31,7 +31,9 @@ package faultserver
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -45,6 +47,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // Kind is what a Fault does to one request.
@@ -706,4 +710,31 @@ func GzipBomb(n int64) []byte {
 	zw.Close()
 	members := max((n+unit-1)/unit, 1)
 	return bytes.Repeat(one.Bytes(), int(members))
+}
+
+// Encode returns b encoded with coding, a body for File.ContentEncoding:
+// "gzip", "deflate" (zlib-wrapped, as the RFC has it), "deflate-raw" (a
+// bare deflate stream, sent as "deflate" by some servers) or "br". It
+// panics on another coding.
+func Encode(coding string, b []byte) []byte {
+	var buf bytes.Buffer
+	var zw interface {
+		Write([]byte) (int, error)
+		Close() error
+	}
+	switch coding {
+	case "gzip":
+		zw = gzip.NewWriter(&buf)
+	case "deflate":
+		zw = zlib.NewWriter(&buf)
+	case "deflate-raw":
+		zw, _ = flate.NewWriter(&buf, flate.DefaultCompression)
+	case "br":
+		zw = brotli.NewWriter(&buf)
+	default:
+		panic("faultserver: unknown coding " + coding)
+	}
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }

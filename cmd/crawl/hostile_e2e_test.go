@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	fault "crawl/internal/faultserver"
+)
+
+// The tests in this file run crawl against servers that lie or misbehave
+// on purpose (the fault server), and check what is on disk, the manifest,
+// the exit code and what the server saw.
+
+// TestHostileContentEncoding: a file sent gzip-, deflate- or br-encoded
+// without being asked is saved decoded, its manifest row the decoded
+// file's; a .tar.gz served as application/gzip with Content-Encoding gzip
+// is saved as the .gz it is; an encoded file broken off is fetched again
+// whole (a range of an encoded body cannot be decoded), and with --split
+// it comes in one request; a small gzip that inflates past --max-size is
+// refused with its reason, nothing of it kept.
+func TestHostileContentEncoding(t *testing.T) {
+	t.Parallel()
+	s := newFaultServer(t)
+	img := fault.Bytes("img", 300<<10)
+	big := bytes.Repeat(fault.Bytes("big", 16<<10), 600) // over 8 MiB: --split would cut it in pieces
+	tgz := fault.Encode("gzip", fault.Bytes("tar", 200<<10))
+	type served struct {
+		path   string
+		file   fault.File
+		onDisk []byte
+	}
+	encoded := func(coding, header string, body []byte, faults ...fault.Fault) fault.File {
+		return fault.File{Body: fault.Encode(coding, body), ContentType: "image/jpeg",
+			ContentEncoding: header, ETag: `"` + coding + `"`, Faults: faults}
+	}
+	cases := []served{
+		{"/gzip.jpg", encoded("gzip", "gzip", img), img},
+		{"/zlib.jpg", encoded("deflate", "deflate", img), img},
+		{"/raw.jpg", encoded("deflate-raw", "deflate", img), img},
+		{"/br.jpg", encoded("br", "br", img), img},
+		{"/cut.jpg", encoded("gzip", "gzip", img, fault.Fault{Kind: fault.Truncate, After: 100 << 10}), img},
+		{"/big.jpg", encoded("gzip", "gzip", big), big},
+		{"/src.tar.gz", fault.File{Body: tgz, ContentType: "application/gzip", ContentEncoding: "gzip", ETag: `"t"`}, tgz},
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := []string{"get", "--out", out, "--quiet", "--retry-wait", "10ms", "--split", "4"}
+	want := map[string]string{}
+	for _, c := range cases {
+		s.File(c.path, c.file)
+		args = append(args, s.URL(c.path))
+		want[strings.TrimPrefix(c.path, "/")] = hexSum(c.onDisk)
+	}
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	checkFiles(t, out, want)
+	checkManifest(t, out, want)
+	m := manifest(t, out)
+	for _, c := range cases {
+		name := strings.TrimPrefix(c.path, "/")
+		if row := m[name]; row != nil && row[2] != strconv.Itoa(len(c.onDisk)) {
+			t.Errorf("%s: manifest says %s bytes, the file has %d", name, row[2], len(c.onDisk))
+		}
+	}
+	// The first request of each asks for the whole file as a range
+	// (--split); an encoded answer is taken whole, never in pieces, and a
+	// broken one is asked for again from its start, without If-Range.
+	if n := s.Count("/big.jpg"); n != 1 {
+		t.Errorf("big.jpg, encoded: %d requests, want 1 (no pieces)", n)
+	}
+	cut := cases[4].file.Body
+	if reqs := s.Requests("/cut.jpg"); len(reqs) != 2 || reqs[1].IfRange != "" || reqs[1].Sent != int64(len(cut)) {
+		t.Errorf("cut.jpg: requests %+v, want a second one for the whole file", reqs)
+	}
+
+	// A bomb: 64 MiB of zeros in a few hundred KB of gzip, over --max-size.
+	s.File("/bomb.jpg", fault.File{Body: fault.GzipBomb(64 << 20), ContentType: "image/jpeg", ContentEncoding: "gzip"})
+	out = filepath.Join(dir, "bomb")
+	r = runCrawl(t, dir, "", "get", "--out", out, "--quiet", "--max-size", "10MB", s.URL("/bomb.jpg"))
+	mustCode(t, r, 0)
+	if want := "skipped " + s.URL("/bomb.jpg"); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "larger than --max-size") {
+		t.Errorf("the summary does not say the bomb was refused as larger than --max-size:\n%s", r.stderr)
+	}
+	if got := downloaded(t, out); len(got) != 0 {
+		t.Errorf("files left of the bomb: %v", got)
+	}
+	if n := s.Count("/bomb.jpg"); n != 1 {
+		t.Errorf("bomb asked for %d times, want 1", n)
+	}
+	if _, err := os.Stat(filepath.Join(out, "manifest.csv")); err == nil {
+		if rows := manifest(t, out); len(rows) != 0 {
+			t.Errorf("manifest lists the bomb: %v", rows)
+		}
+	}
+}
