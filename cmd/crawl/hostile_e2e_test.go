@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	fault "crawl/internal/faultserver"
 )
@@ -96,4 +98,48 @@ func TestHostileContentEncoding(t *testing.T) {
 			t.Errorf("manifest lists the bomb: %v", rows)
 		}
 	}
+}
+
+// TestHostileLyingLength: a server that claims 30 MB, sends a few bytes
+// and then goes silent gets no 30 MB of disk: the .part holds at most a
+// step (8 MiB) of room ahead of what came, and the same for a --split
+// download laid out in pieces.
+func TestHostileLyingLength(t *testing.T) {
+	t.Parallel()
+	s := newFaultServer(t)
+	const claimed = 30 << 20
+	stall := &fault.Fault{Kind: fault.Stall, After: 1000} // every answer, every piece
+	s.File("/lie.mp4", fault.File{Body: fault.Bytes("lie", claimed), ContentType: "video/mp4", ETag: `"l"`, Always: stall})
+	for _, split := range []string{"1", "4"} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		c := startCrawl(t, dir, "get", "--out", out, "--quiet", "--timeout", "60s", "--split", split, s.URL("/lie.mp4"))
+		part := filepath.Join(out, "lie.mp4.part")
+		waitFor(t, 30*time.Second, func() bool { return partSize(out, "lie.mp4") >= 0 && written(part) >= 1000 })
+		if got := allocatedBytes(t, part); got > 9<<20 {
+			t.Errorf("--split %s: %d MiB of disk for a body of 1000 bytes so far", split, got>>20)
+		}
+		c.killGroup()
+	}
+}
+
+// written is how many bytes of the part at path are written, holes left
+// out: its size, or for a part laid out in pieces (sparse, its full size
+// at once) the room its blocks take.
+func written(path string) int64 {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return -1
+	}
+	return min(st.Size, st.Blocks*512)
+}
+
+// allocatedBytes is the disk room the file at path holds (st_blocks).
+func allocatedBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
 }
