@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -143,3 +144,48 @@ func allocatedBytes(t *testing.T, path string) int64 {
 	}
 	return st.Blocks * 512
 }
+
+// TestHostileManyHosts: a list of 2000 files on 2000 hosts, fetched with
+// at most 256 files open per process (prlimit), all comes down: the files
+// held open for the per-host limits are those of the requests in flight,
+// not one per host met.
+func TestHostileManyHosts(t *testing.T) {
+	t.Parallel()
+	const hosts = 2000
+	s := newFaultServer(t)
+	bases, err := s.MoreHosts(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	var list strings.Builder
+	want := map[string]string{}
+	for i, base := range bases {
+		name := strconv.Itoa(i) + ".jpg"
+		body := fault.Bytes(name, 1000)
+		s.File("/"+name, fault.File{Body: body, ContentType: "image/jpeg"})
+		list.WriteString(base + "/" + name + "\n")
+		want[name] = hexSum(body)
+	}
+	cmd := crawlCmd(t, dir, "get", "--out", out, "--quiet", "--list", "-", "--workers", "16", "--retries", "0")
+	cmd.Args = append([]string{"prlimit", "--nofile=256:256", "--"}, cmd.Args...)
+	cmd.Path, err = exec.LookPath("prlimit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = strings.NewReader(list.String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("crawl: %v\n%s", err, tail(stderr.String(), 2000))
+	}
+	checkFiles(t, out, want)
+	checkManifest(t, out, want)
+	if n := len(s.All()); n < hosts {
+		t.Errorf("the server saw %d requests for %d files", n, hosts)
+	}
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string { return s[max(len(s)-n, 0):] }
