@@ -1,7 +1,6 @@
 package fetcher
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -301,7 +300,7 @@ type getOptions struct {
 	rangeFrom int64  // -1: no Range header
 	rangeEnd  int64  // > rangeFrom: the range stops before this offset; else it is open
 	ifRange   string
-	gzip      bool // ask for gzip (GetPage decodes it)
+	page      bool // a page (GetPage): accept encoded bodies, and decode them always
 }
 
 // WithRange asks for the resource from byte offset on ("Range: bytes=OFFSET-")
@@ -360,6 +359,12 @@ type Response struct {
 	ContentLength int64       // length of Body, -1 if unknown
 	Offset        int64       // where Body starts in the full resource: the range start on a 206, else 0
 	Total         int64       // full resource size if known (Content-Range total, or Content-Length on 200), else -1
+	// Encoding is the content coding ("gzip", "deflate", "br", or a list
+	// of them) that Body was decoded from, "" if it came as it is. A
+	// decoded answer is the whole file, whose length is known only once
+	// read (ContentLength and Total are -1), and has no Validator: a range
+	// of its encoded bytes cannot resume a part.
+	Encoding string
 	// Body is the response body. Reads fail with an error wrapping
 	// ErrStalled if no byte arrives for Config.Timeout. The caller must
 	// Close it; Close releases the per-host slot.
@@ -369,6 +374,9 @@ type Response struct {
 // Validator returns the strong ETag if present, else Last-Modified, else "".
 // It is what to pass to WithRange as ifRange when resuming.
 func (r *Response) Validator() string {
+	if r.Encoding != "" {
+		return ""
+	}
 	if etag := strings.TrimSpace(r.Header.Get("ETag")); etag != "" && !strings.HasPrefix(etag, "W/") {
 		return etag
 	}
@@ -379,7 +387,7 @@ func (r *Response) Validator() string {
 type Page struct {
 	URL    string      // final URL, after redirects
 	Header http.Header // response headers
-	Body   []byte      // the body, decompressed if it came gzip-encoded
+	Body   []byte      // the body, decoded if it came gzip-, deflate- or br-encoded
 }
 
 // Get performs a GET with retries (timeouts, connection errors, 408, 429,
@@ -387,7 +395,10 @@ type Page struct {
 // HTTP-date obeyed, capped at 5 min) for the request phase (up to and
 // including the response headers). A non-2xx final answer is a
 // *StatusError; when the retries were used up, the error says so ("gave up
-// after N retries"). The per-host slot is held until Body is closed.
+// after N retries"). The per-host slot is held until Body is closed. The
+// request accepts the file only as it is stored ("Accept-Encoding:
+// identity"); an answer encoded all the same is decoded unless it is a
+// compressed archive (see Response.Encoding).
 func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Response, error) {
 	u, err := c.prepare(ctx, rawURL)
 	if err != nil {
@@ -410,15 +421,16 @@ func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Res
 // than limit bytes (limit <= 0: no cap); a larger body fails with an error
 // wrapping ErrTooLarge. The whole exchange is retried when the request or
 // the body read fails (truncated, stalled, reset), up to Retries retries
-// in all. A gzip body is decompressed (the cap applies to the decompressed
-// size). Of the options, WithReferer and WithHeader apply; a range is
+// in all. A gzip, deflate or br body is decoded (the cap applies to the
+// decoded size, so a small bomb is refused too). Of the options,
+// WithReferer and WithHeader apply; a range is
 // ignored (a page is read whole).
 func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64, opt ...GetOption) (*Page, error) {
 	u, err := c.prepare(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
-	o := getOptions{gzip: true}
+	o := getOptions{page: true}
 	for _, f := range opt {
 		f(&o)
 	}
@@ -578,6 +590,10 @@ func (c *Client) once(ctx context.Context, u *url.URL, o *getOptions) (*Response
 	if c.rate != nil {
 		r.Body = &rateBody{ReadCloser: body, ctx: reqCtx, url: u.String(), lim: c.rate}
 	}
+	if err := decodeAnswer(r, resp.Request.URL, o.page); err != nil {
+		c.discard(r.Body, cancel)
+		return fail(fmt.Errorf("fetch %s: %w", u, err))
+	}
 	return r, nil
 }
 
@@ -586,8 +602,10 @@ func (c *Client) setHeaders(req *http.Request, o *getOptions) {
 	h := req.Header
 	h.Set("User-Agent", c.cfg.UserAgent)
 	h.Set("Accept", "*/*")
-	if o.gzip {
-		h.Set("Accept-Encoding", "gzip")
+	if o.page {
+		h.Set("Accept-Encoding", pageEncodings)
+	} else {
+		h.Set("Accept-Encoding", fileEncodings)
 	}
 	if !c.userReferer {
 		if ref := c.referer(o.from, req.URL); ref != "" {
@@ -638,18 +656,11 @@ func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOp
 	tooLarge := func() error {
 		return fmt.Errorf("fetch %s: larger than %d bytes: %w", u, limit, ErrTooLarge)
 	}
-	var body io.Reader = resp.Body
-	gzipped := strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
-	if gzipped {
-		zr, err := gzip.NewReader(resp.Body)
-		if err != nil {
-			return nil, fmt.Errorf("read body of %s: gunzip: %w", u, err)
-		}
-		defer zr.Close()
-		body = zr
-	} else if limit > 0 && resp.ContentLength > limit {
+	// A decoded body's ContentLength is -1: the cap holds as it is read.
+	if limit > 0 && resp.ContentLength > limit {
 		return nil, tooLarge()
 	}
+	var body io.Reader = resp.Body
 	if limit > 0 {
 		body = io.LimitReader(body, limit+1)
 	}
@@ -663,13 +674,7 @@ func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOp
 	if limit > 0 && int64(len(data)) > limit {
 		return nil, tooLarge()
 	}
-	header := resp.Header
-	if gzipped {
-		header = header.Clone()
-		header.Del("Content-Encoding")
-		header.Del("Content-Length")
-	}
-	return &Page{URL: resp.URL, Header: header, Body: data}, nil
+	return &Page{URL: resp.URL, Header: resp.Header, Body: data}, nil
 }
 
 // answerRange is where the body of an answer with status and header
@@ -747,6 +752,8 @@ func parseBytePos(s string) (int64, bool) {
 // the part lacks.
 func (r *Response) Continues(offset, total int64, validator string) error {
 	switch {
+	case r.Encoding != "":
+		return fmt.Errorf("%w: a %s-encoded answer is no range of the file", ErrRangeMismatch, r.Encoding)
 	case r.StatusCode != http.StatusPartialContent:
 		return fmt.Errorf("%w: status %d, not 206", ErrRangeMismatch, r.StatusCode)
 	case r.Offset != offset:

@@ -178,7 +178,7 @@ func TestRequestHeaders(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: map[string]string{"User-Agent": DefaultUserAgent, "Accept": "*/*", "Cookie": "", "Range": "", "Accept-Encoding": ""},
+			want: map[string]string{"User-Agent": DefaultUserAgent, "Accept": "*/*", "Cookie": "", "Range": "", "Accept-Encoding": "identity"},
 		},
 		{
 			name: "identity",

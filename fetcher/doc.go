@@ -21,6 +21,10 @@
 //     Config.Timeout fails with an error wrapping [ErrStalled], while a long
 //     body that keeps flowing is never cut off;
 //   - Range/If-Range requests for resuming downloads ([WithRange]);
+//   - content codings: a file is asked for as it is stored; one sent gzip-,
+//     deflate- or br-encoded all the same is decoded, unless it is a
+//     compressed archive, and is then whole or nothing (no ranges);
+//     a page is decoded always, its cap counted decoded;
 //   - the Referer a browser sends ([Referer], [WithReferer]), or the one
 //     Config.Referer fixes, or none;
 //   - a cookie jar seeded from a Netscape cookies.txt ([LoadCookies],

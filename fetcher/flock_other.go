@@ -11,6 +11,3 @@ var errNoFlock = errors.New("lock dir needs flock, which this system lacks")
 
 // tryLock fails: there is no flock on this system.
 func tryLock(*os.File) (bool, error) { return false, errNoFlock }
-
-// unlock fails: there is no flock on this system.
-func unlock(*os.File) error { return errNoFlock }

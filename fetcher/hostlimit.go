@@ -29,6 +29,11 @@ import (
 // one process do not exclude each other through them: the semaphore and
 // the inUse flags do that, and the file locks only arbitrate between
 // processes. The kernel drops the locks of a process that dies.
+//
+// A lock file is open only while it is used: a slot's while the slot is
+// held (closing it drops the lock), the delay file's for one
+// read-modify-write. So the files open at once are as many as the
+// requests in flight, whatever the number of hosts a crawl meets.
 type hostLimiter struct {
 	perHost int
 	delay   time.Duration
@@ -44,12 +49,11 @@ type hostState struct {
 	name string        // file-name-safe host
 	sem  chan struct{} // in-process slots
 
-	mu        sync.Mutex // guards the fields below
-	closed    bool
-	next      time.Time  // in-memory delay clock (no lock dir)
-	slots     []*os.File // lock files, opened lazily and kept open
-	inUse     []bool     // slot i is held by a goroutine of this process
-	delayFile *os.File
+	mu     sync.Mutex // guards the fields below
+	closed bool
+	next   time.Time  // in-memory delay clock (no lock dir)
+	slots  []*os.File // the lock file of each slot held, open and locked; nil for the others
+	inUse  []bool     // slot i is held by a goroutine of this process
 }
 
 func newHostLimiter(perHost int, delay time.Duration, dir string) *hostLimiter {
@@ -132,7 +136,8 @@ func (l *hostLimiter) lockSlot(ctx context.Context, h *hostState) (int, error) {
 	}
 }
 
-// tryLockSlot makes one pass over host's slots; -1 if none is free.
+// tryLockSlot makes one pass over host's slots; -1 if none is free. The
+// lock file of a slot is opened to try it and closed unless it is taken.
 func (l *hostLimiter) tryLockSlot(h *hostState) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -143,31 +148,42 @@ func (l *hostLimiter) tryLockSlot(h *hostState) (int, error) {
 		if h.inUse[i] {
 			continue
 		}
-		if h.slots[i] == nil {
-			f, err := openLockFile(filepath.Join(l.dir, h.name+"."+strconv.Itoa(i)+".lock"))
-			if err != nil {
-				return -1, err
-			}
-			h.slots[i] = f
-		}
-		ok, err := tryLock(h.slots[i])
+		f, ok, err := l.tryLockFile(h.name + "." + strconv.Itoa(i) + ".lock")
 		if err != nil {
-			return -1, fmt.Errorf("lock %s: %w", h.slots[i].Name(), err)
+			return -1, err
 		}
 		if ok {
-			h.inUse[i] = true
+			h.slots[i], h.inUse[i] = f, true
 			return i, nil
 		}
 	}
 	return -1, nil
 }
 
-// unlockSlot gives slot back.
+// tryLockFile opens the lock file name in the lock directory and takes
+// its flock; ok is false, the file closed, if another process holds it.
+func (l *hostLimiter) tryLockFile(name string) (f *os.File, ok bool, err error) {
+	f, err = openLockFile(filepath.Join(l.dir, name))
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err = tryLock(f)
+	if err != nil || !ok {
+		f.Close()
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return f, ok, nil
+}
+
+// unlockSlot gives slot back: closing its lock file drops the lock.
 func (h *hostState) unlockSlot(slot int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if f := h.slots[slot]; f != nil && !h.closed {
-		_ = unlock(f)
+	if f := h.slots[slot]; f != nil {
+		_ = f.Close()
+		h.slots[slot] = nil
 	}
 	h.inUse[slot] = false
 }
@@ -204,22 +220,11 @@ func (l *hostLimiter) tryReserveStart(h *hostState) (t time.Time, ok bool, err e
 	if h.closed {
 		return t, false, errClosed
 	}
-	if h.delayFile == nil {
-		f, err := openLockFile(filepath.Join(l.dir, h.name+".delay"))
-		if err != nil {
-			return t, false, err
-		}
-		h.delayFile = f
+	f, locked, err := l.tryLockFile(h.name + ".delay")
+	if err != nil || !locked {
+		return t, false, err
 	}
-	f := h.delayFile
-	locked, err := tryLock(f)
-	if err != nil {
-		return t, false, fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	if !locked {
-		return t, false, nil
-	}
-	defer unlock(f)
+	defer f.Close() // drops the lock
 
 	var buf [8]byte
 	n, err := f.ReadAt(buf[:], 0)
@@ -239,7 +244,8 @@ func (l *hostLimiter) tryReserveStart(h *hostState) (t time.Time, ok bool, err e
 	return t, true, nil
 }
 
-// close closes every lock file, which drops the locks.
+// close closes the lock files of the slots still held, which drops their
+// locks.
 func (l *hostLimiter) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -253,10 +259,6 @@ func (l *hostLimiter) close() error {
 				errs = append(errs, f.Close())
 				h.slots[i] = nil
 			}
-		}
-		if h.delayFile != nil {
-			errs = append(errs, h.delayFile.Close())
-			h.delayFile = nil
 		}
 		h.mu.Unlock()
 	}

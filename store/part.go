@@ -56,6 +56,7 @@ type Part struct {
 	closed    bool
 	seg       *segLayout // non-nil: laid out in segments
 	segOnDisk bool       // the sidecar describes segments
+	ahead     allocation // blocks allocated ahead of the writes (Expect)
 }
 
 // persistAt is the size from which a part's validator is kept in its
@@ -338,7 +339,12 @@ func (p *Part) wrote(err error) error {
 		return fmt.Errorf("write part %s: %w", p.name(), err)
 	}
 	if p.size >= persistAt && p.validator != p.saved {
-		return p.saveValidator()
+		if err := p.saveValidator(); err != nil {
+			return err
+		}
+	}
+	if p.ahead.due(p.size) {
+		return p.allocateNext()
 	}
 	return nil
 }
@@ -349,20 +355,47 @@ func (p *Part) wrote(err error) error {
 const writeBehindEvery = 8 << 20
 
 // Expect tells a part written from its start the size it will have when
-// whole. A part of persistAt bytes or more gets the blocks it still lacks
-// allocated at once, where the file system can (its size stays that of
-// the bytes written): the writes cost less, and a full disk shows now
-// rather than halfway through.
+// whole. A part of persistAt bytes or more gets its blocks allocated
+// ahead of the writes, where the file system can (its size stays that of
+// the bytes written), in steps of allocStep as the bytes arrive: the
+// writes cost less, a full disk shows early, and a server that claims a
+// huge length and sends little gets little room on the disk.
 func (p *Part) Expect(total int64) error {
 	if p.closed {
 		return fmt.Errorf("allocate part %s: %w", p.name(), os.ErrClosed)
 	}
+	p.ahead = allocation{}
 	if p.seg != nil || total < persistAt || total <= p.size {
 		return nil
 	}
-	if err := allocateAhead(p.f, p.size, total-p.size); err != nil {
-		return fmt.Errorf("allocate part %s: %w", p.name(), unwrapPath(err))
+	p.ahead = allocation{want: total, end: p.size}
+	return p.allocateNext()
+}
+
+// allocStep is how far ahead of the bytes written a part's blocks are
+// allocated: at most this much of a claimed length is taken from the disk
+// before the bytes come, and a new step is taken once half of the last
+// is written.
+const allocStep = 8 << 20
+
+// allocation is what a part written from its start has allocated ahead
+// of its writes: up to end, of the want bytes it expects (0: none).
+type allocation struct{ want, end int64 }
+
+// due reports whether a part of size bytes should allocate its next step.
+func (a allocation) due(size int64) bool { return a.end < a.want && size+allocStep/2 > a.end }
+
+// allocateNext allocates the part's blocks up to allocStep past its end,
+// never past the size it expects.
+func (p *Part) allocateNext() error {
+	from := max(p.ahead.end, p.size)
+	to := min(p.ahead.want, p.size+allocStep)
+	if to > from {
+		if err := allocateAhead(p.f, from, to-from); err != nil {
+			return fmt.Errorf("allocate part %s: %w", p.name(), unwrapPath(err))
+		}
 	}
+	p.ahead.end = to
 	return nil
 }
 
@@ -479,6 +512,7 @@ func (p *Part) Reset() error {
 	p.h.Reset()
 	p.size = 0
 	p.seg = nil
+	p.ahead = allocation{}
 	return nil
 }
 

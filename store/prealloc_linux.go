@@ -8,20 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// preallocate gives f the size total with its blocks allocated, so that a
-// full disk shows at once rather than halfway through; where the file
-// system cannot allocate ahead it just sets the size.
-func preallocate(f *os.File, total int64) error {
-	ok, err := fallocate(f, 0, 0, total)
-	if err == nil && !ok {
-		return f.Truncate(total)
-	}
-	return err
-}
-
 // allocateAhead allocates the blocks of f from off for n bytes without
 // changing its size (FALLOC_FL_KEEP_SIZE), so that appending there costs
-// less; where the file system cannot, it does nothing.
+// less and a full disk shows before the bytes come; where the file system
+// cannot, it does nothing. Parts call it in bounded steps (see
+// Part.Expect), never for the whole of a length a server claims.
 func allocateAhead(f *os.File, off, n int64) error {
 	_, err := fallocate(f, unix.FALLOC_FL_KEEP_SIZE, off, n)
 	return err

@@ -4,10 +4,6 @@ package store
 
 import "os"
 
-// preallocate gives f the size total (a sparse file where the file system
-// makes one).
-func preallocate(f *os.File, total int64) error { return f.Truncate(total) }
-
 // allocateAhead would allocate the blocks of f from off for n bytes ahead
 // of the writes; here it leaves that to the writes.
 func allocateAhead(*os.File, int64, int64) error { return nil }

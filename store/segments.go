@@ -155,8 +155,8 @@ func decodeSegments(b []byte) (validator string, total int64, segs []Segment, er
 // Split lays an empty part out for a file of total bytes fetched as segs
 // (in order, covering [0, total) exactly, nothing done: SplitEven makes
 // them), validator naming the version they are of. The layout goes to the
-// sidecar first, then the file is given its full size (its blocks
-// allocated where the file system can, so that a full disk shows now).
+// sidecar first, then the file is given its full size, sparse: its
+// blocks are taken as the pieces arrive, not for a claimed size at once.
 // From then on the part is written with SegmentWriter, and a reopened part
 // comes back with its segments (Segments) as far as they were saved.
 func (p *Part) Split(total int64, validator string, segs []Segment) error {

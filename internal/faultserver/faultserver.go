@@ -10,7 +10,8 @@
 //
 // Each path is configured on its own with [Server.File], [Server.Redirect]
 // or [Server.HandleFunc]. The server listens on two addresses, so that a
-// client sees two hosts ([Server.URL] and [Server.OtherURL]), and it counts
+// client sees two hosts ([Server.URL] and [Server.OtherURL]), or on as
+// many as a test asks for ([Server.MoreHosts]), and it counts
 // what it sees: every request with its Range and If-Range headers, status
 // and body bytes sent ([Server.Requests]), and the most requests and the
 // most connections open at once per host ([Server.PeakRequests],
@@ -31,7 +32,9 @@ package faultserver
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -45,6 +48,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // Kind is what a Fault does to one request.
@@ -168,6 +173,7 @@ type route struct {
 // as two hosts. It is safe for concurrent use.
 type Server struct {
 	main, other *httptest.Server
+	more        *http.Server // serves the listeners of MoreHosts; nil until then
 	closing     chan struct{}
 	closeOnce   sync.Once
 
@@ -210,7 +216,35 @@ func (s *Server) Close() {
 		s.other.CloseClientConnections()
 		s.main.Close()
 		s.other.Close()
+		s.mu.Lock()
+		more := s.more
+		s.mu.Unlock()
+		if more != nil {
+			more.Close()
+		}
 	})
+}
+
+// MoreHosts starts n more listeners on 127.0.0.1, each a host of its own
+// to a client ("127.0.0.1:PORT"), serving the same routes, and returns
+// their base URLs ("http://127.0.0.1:PORT"). They close with the server.
+func (s *Server) MoreHosts(n int) ([]string, error) {
+	s.mu.Lock()
+	if s.more == nil {
+		s.more = &http.Server{Handler: http.HandlerFunc(s.serve), ConnState: s.connState}
+	}
+	srv := s.more
+	s.mu.Unlock()
+	urls := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return urls, fmt.Errorf("faultserver: listen: %w", err)
+		}
+		go srv.Serve(ln)
+		urls = append(urls, "http://"+ln.Addr().String())
+	}
+	return urls, nil
 }
 
 // Host is the main host, "127.0.0.1:PORT".
@@ -706,4 +740,31 @@ func GzipBomb(n int64) []byte {
 	zw.Close()
 	members := max((n+unit-1)/unit, 1)
 	return bytes.Repeat(one.Bytes(), int(members))
+}
+
+// Encode returns b encoded with coding, a body for File.ContentEncoding:
+// "gzip", "deflate" (zlib-wrapped, as the RFC has it), "deflate-raw" (a
+// bare deflate stream, sent as "deflate" by some servers) or "br". It
+// panics on another coding.
+func Encode(coding string, b []byte) []byte {
+	var buf bytes.Buffer
+	var zw interface {
+		Write([]byte) (int, error)
+		Close() error
+	}
+	switch coding {
+	case "gzip":
+		zw = gzip.NewWriter(&buf)
+	case "deflate":
+		zw = zlib.NewWriter(&buf)
+	case "deflate-raw":
+		zw, _ = flate.NewWriter(&buf, flate.DefaultCompression)
+	case "br":
+		zw = brotli.NewWriter(&buf)
+	default:
+		panic("faultserver: unknown coding " + coding)
+	}
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
