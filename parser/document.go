@@ -20,6 +20,10 @@ type Document struct {
 	Base     *url.URL   // <base href> resolved against URL, else URL
 	Encoding string     // canonical name of the encoding used: "utf-8", "gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "windows-1252", ...
 	Root     *html.Node // golang.org/x/net/html tree, UTF-8
+	// Requests are the URLs of the requests the page made while a
+	// browser rendered it, in order (what net: selects); nil for a page
+	// that was fetched, not rendered.
+	Requests []string
 
 	enc encoding.Encoding // the encoding named by Encoding, for query strings
 }

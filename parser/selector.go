@@ -30,6 +30,8 @@ type Selector struct {
 	// XPath: a compiled *xpath.Expr keeps evaluation state, so each
 	// goroutine takes its own from the pool.
 	xpath *sync.Pool
+
+	net *regexp.Regexp // net:REGEX, over Document.Requests
 }
 
 // cssAttr matches a final "@attr" of a CSS expression.
@@ -45,13 +47,20 @@ var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
 // computing a string, number or boolean ("string(//h1)") yields that value.
 // A selected srcset attribute (srcset, data-srcset, data-lazy-srcset,
 // imagesrcset: "//img/@srcset", "css:img@data-srcset") yields the URL of its
-// largest candidate, by "w" descriptor, else by "x" density; so does an
-// <img> or <source> element that has a srcset but no src. An invalid
-// expression is an error naming it.
+// largest candidate, by "w" descriptor, else by "x" density. An <img> or
+// <source> element whose src is missing, empty or a data: placeholder
+// stands for its lazy-loading address (data-src, data-original,
+// data-lazy-src..., else the largest of a data-srcset), else its srcset.
+// "net:REGEX" selects the URLs of Document.Requests (the requests a
+// browser saw the page make) that match the Go regular expression REGEX.
+// An invalid expression is an error naming it.
 func Compile(expr string) (*Selector, error) {
 	src := strings.TrimSpace(expr)
 	if src == "" {
 		return nil, errors.New("compile selector: empty expression")
+	}
+	if rest, ok := strings.CutPrefix(src, "net:"); ok {
+		return compileNet(expr, rest)
 	}
 	s := &Selector{expr: expr}
 	if rest, ok := strings.CutPrefix(src, "css:"); ok {
@@ -128,6 +137,9 @@ func (s *Selector) Text(doc *Document) string {
 func (s *Selector) values(doc *Document, text bool, limit int) []string {
 	if doc == nil || doc.Root == nil {
 		return nil
+	}
+	if s.net != nil {
+		return s.netValues(doc, limit)
 	}
 	if s.css != nil {
 		return s.cssValues(doc, text, limit)
@@ -354,8 +366,12 @@ func linkAttr(n *html.Node) (string, bool) {
 	case atom.A, atom.Area, atom.Link, atom.Base:
 		return attr(n, "href")
 	case atom.Img, atom.Source:
-		// <source> in <picture>, and some <img>, have only a srcset.
-		if v, ok := attr(n, "src"); ok && strings.TrimSpace(v) != "" {
+		// <source> in <picture>, and some <img>, have only a srcset; a
+		// lazy image has a placeholder until a script sets its src.
+		if v, ok := attr(n, "src"); ok && realSrc(v) {
+			return v, true
+		}
+		if v, ok := lazySrc(n); ok {
 			return v, true
 		}
 		if v, ok := attr(n, "srcset"); ok {
