@@ -10,13 +10,15 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 # The Redis backend's tests run against a real redis-server, the proxy
-# tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, all
-# Debian's. The packages may start system-wide servers; the tests start
+# tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, the
+# --render tests against Chromium, all Debian's. The packages may start system-wide servers; the tests start
 # their own, so those are stopped.
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
 command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
+# --render's tests drive a real headless Chromium.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ]; then
   echo "test.sh: installing$missing" >&2
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

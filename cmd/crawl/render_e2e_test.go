@@ -97,11 +97,12 @@ fetch('/v/index.m3u8').then(r => r.text()).then(t => { document.getElementById('
 	return srv.URL, cnt, segments
 }
 
-// chromiumMarker gives crawl a temporary folder of its own, which
-// Chromium's profile folder, and so its command line, then names.
+// chromiumMarker gives crawl a temporary folder of its own (short, as
+// Chromium puts a socket under it), which Chromium's profile folder, and
+// so its command line, then names.
 func chromiumMarker(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "render-e2e-")
+	dir, err := os.MkdirTemp("", "re2e")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +178,9 @@ func TestRenderGallery(t *testing.T) {
 		t.Errorf("files %v, want 4", got)
 	}
 	noChromiumLeft(t, marker)
+	if left, _ := os.ReadDir(marker); len(left) != 0 {
+		t.Errorf("left in the temporary folder: %v", left)
+	}
 }
 
 func TestRenderNetSelectsStream(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -37,6 +38,12 @@ type Config struct {
 	Timeout time.Duration
 	Gate    Gate      // nil: every load is admitted
 	Log     io.Writer // Chromium's own output, when set (for debugging)
+	// Dir is the folder under which each start of Chromium gets a profile
+	// folder of its own (crawl-chromium-PID-*), which is also Chromium's
+	// temporary folder; those that a killed process left are removed at
+	// the next start. "" is the system's temporary folder. Chromium puts a
+	// socket in it: its path must stay short (about 50 bytes at most).
+	Dir string
 }
 
 // Bounds of a page load past its answer.
@@ -71,6 +78,7 @@ type instance struct {
 	ctx         context.Context // the browser's chromedp context; done when it died or was stopped
 	stopBrowser context.CancelFunc
 	stopAlloc   context.CancelFunc // kills the process and waits for it
+	dir         string             // the profile folder under Config.Dir
 }
 
 // New returns a Browser for cfg; Chromium starts on the first Render.
@@ -133,6 +141,13 @@ func (in *instance) stop() {
 	case <-time.After(5 * time.Second):
 	}
 	in.stopAlloc()
+	for range 3 { // a child may fork as its parent dies: look again
+		if killUsing(in.dir) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.RemoveAll(in.dir)
 }
 
 // browser returns the running instance, starting Chromium when none
@@ -165,14 +180,19 @@ func (b *Browser) browser(ctx context.Context) (*instance, error) {
 
 // start starts Chromium and waits until it answers.
 func (b *Browser) start(ctx context.Context) (*instance, error) {
-	allocCtx, stopAlloc := chromedp.NewExecAllocator(context.Background(), b.allocatorOptions()...)
+	opts := b.allocatorOptions()
+	dir, err := newProfileDir(b.cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, chromedp.UserDataDir(dir), chromedp.Env("TMPDIR="+dir))
+	allocCtx, stopAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, stopBrowser := chromedp.NewContext(allocCtx)
-	in := &instance{ctx: bctx, stopBrowser: stopBrowser, stopAlloc: stopAlloc}
+	in := &instance{ctx: bctx, stopBrowser: stopBrowser, stopAlloc: stopAlloc, dir: dir}
 	// The first call starts the browser, which lives as long as bctx: a
 	// timeout or the caller's ctx must not end it, only this start.
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }()
-	var err error
 	select {
 	case err = <-started:
 	case <-ctx.Done():

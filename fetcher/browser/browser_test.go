@@ -71,7 +71,7 @@ func text(body string) http.HandlerFunc {
 }
 
 // newBrowser returns a Browser on the machine's Chromium, whose profile
-// folder is under a test folder, closed at the end of the test; and
+// folders are under a test folder, closed at the end of the test; and
 // that folder, which names the browser's processes.
 func newBrowser(t *testing.T, cfg Config) (*Browser, string) {
 	t.Helper()
@@ -79,9 +79,12 @@ func newBrowser(t *testing.T, cfg Config) (*Browser, string) {
 	if err != nil {
 		t.Fatalf("%v (scripts/test.sh installs it)", err)
 	}
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	cfg.Exec = exec
+	tmp, err := os.MkdirTemp("", "bt") // short: Chromium puts a socket under it
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cfg.Exec, cfg.Dir = exec, tmp
 	b := New(cfg)
 	t.Cleanup(func() { b.Close() })
 	return b, tmp
@@ -282,8 +285,34 @@ func TestBrowserRestartsAndLeavesNothing(t *testing.T) {
 	}
 	b.Close()
 	waitGone(t, marker)
+	if left, _ := os.ReadDir(marker); len(left) != 0 {
+		t.Errorf("profile folders left after Close: %v", left)
+	}
 	if _, err := b.Render(context.Background(), s.URL+"/p", ""); err == nil {
 		t.Error("Render after Close worked")
+	}
+}
+
+func TestStaleProfilesGo(t *testing.T) {
+	s := newSite(t, map[string]http.HandlerFunc{"/p": html(`<html><body>hello</body></html>`)})
+	b, dir := newBrowser(t, Config{})
+	// A folder of a process that is gone (pid 1<<22 is above Linux's
+	// limit), and one of a live process (this one).
+	stale := filepath.Join(dir, profilePrefix+strconv.Itoa(1<<22)+"-x")
+	live := filepath.Join(dir, profilePrefix+strconv.Itoa(os.Getpid())+"-y")
+	for _, d := range []string{stale, live} {
+		if err := os.MkdirAll(filepath.Join(d, "Default"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Render(context.Background(), s.URL+"/p", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the profile of a dead process is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the profile of a live process went: %v", err)
 	}
 }
 
