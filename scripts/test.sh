@@ -10,8 +10,8 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 # The Redis backend's tests run against a real redis-server, the proxy
-# tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, the
-# --render tests against Chromium, all Debian's. The packages may start system-wide servers; the tests start
+# tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, all
+# Debian's. The packages may start system-wide servers; the tests start
 # their own, so those are stopped.
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
