@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"crawl/fetcher"
+	"crawl/internal/proxytest"
 )
 
 // site is a test server that counts the requests of each path and keeps
@@ -340,5 +341,65 @@ func TestFindNamesThePackage(t *testing.T) {
 	_, err := Find()
 	if !errors.Is(err, ErrNoChromium) || !strings.Contains(err.Error(), "apt-get install chromium") {
 		t.Errorf("Find with a missing program: %v", err)
+	}
+}
+
+func TestRenderThroughProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		proxy func(t *testing.T) string
+	}{
+		{"http", func(t *testing.T) string { return "http://" + proxytest.Tinyproxy(t).Addr }},
+		{"socks5h", func(t *testing.T) string { return "socks5h://" + proxytest.Microsocks(t, "", "").Addr }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var peers []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				peers = append(peers, r.URL.Path+" "+r.RemoteAddr)
+				mu.Unlock()
+				html(`<html><body><script>fetch('/api/x')</script></body></html>`)(w, r)
+			}))
+			defer srv.Close()
+			p, err := fetcher.ParseProxy(tc.proxy(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := newBrowser(t, Config{Proxy: p})
+			if _, err := b.Render(context.Background(), srv.URL+"/page", ""); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(peers) < 2 {
+				t.Fatalf("requests %q, want the page and its fetch", peers)
+			}
+			for _, p := range peers {
+				if !strings.Contains(p, " "+proxytest.OutAddr+":") {
+					t.Errorf("request %s did not come through the proxy (%s)", p, proxytest.OutAddr)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderObeysTheGate(t *testing.T) {
+	s := newSite(t, map[string]http.HandlerFunc{
+		"/robots.txt": text("User-agent: *\nDisallow: /private/\n"),
+		"/private/p":  html(`<html><body>secret</body></html>`),
+	})
+	client, err := fetcher.New(fetcher.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	b, _ := newBrowser(t, Config{Gate: client})
+	_, err = b.Render(context.Background(), s.URL+"/private/p", "")
+	if !errors.Is(err, fetcher.ErrDisallowed) {
+		t.Errorf("Render of a page robots.txt disallows: %v", err)
+	}
+	if n := s.count("/private/p"); n != 0 {
+		t.Errorf("the disallowed page was requested %d times", n)
 	}
 }
