@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -54,6 +52,7 @@ const (
 	scrollLimit  = 3 * time.Second        // the most one scroll step waits
 	maxScrolls   = 40                     // scroll steps of one page at most
 	startTimeout = 30 * time.Second       // for Chromium to start
+	closeTimeout = 5 * time.Second        // for Chromium to close when asked
 )
 
 // errClosed is the error of a Render after Close.
@@ -79,6 +78,7 @@ type instance struct {
 	stopBrowser context.CancelFunc
 	stopAlloc   context.CancelFunc // kills the process and waits for it
 	dir         string             // the profile folder under Config.Dir
+	pgid        int                // Chromium's process group (its process ID)
 }
 
 // New returns a Browser for cfg; Chromium starts on the first Render.
@@ -127,26 +127,24 @@ func (b *Browser) Close() error {
 	return nil
 }
 
-// stop ends an instance: the browser is asked to close, then its process
-// is killed and waited for (its profile folder removed, with any child
-// process still using it).
+// stop ends an instance: Chromium is asked to close, which it does with
+// its child processes (for at most closeTimeout); then its process is
+// killed and waited for, with any child still using its profile folder,
+// and the folder removed.
 func (in *instance) stop() {
-	done := make(chan struct{})
-	go func() {
-		in.stopBrowser()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-	}
+	ctx, cancel := context.WithTimeout(in.ctx, closeTimeout)
+	_ = chromedp.Cancel(ctx) // an error: it died, or did not close in time
+	cancel()
+	in.stopBrowser()
 	in.stopAlloc()
 	for range 3 { // a child may fork as its parent dies: look again
-		if killUsing(in.dir) == 0 {
+		killed := killUsing(in.dir)
+		if len(killed) == 0 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		waitGone(killed, time.Second)
 	}
+	reapGroup(in.pgid, time.Second)
 	os.RemoveAll(in.dir)
 }
 
@@ -180,6 +178,7 @@ func (b *Browser) browser(ctx context.Context) (*instance, error) {
 
 // start starts Chromium and waits until it answers.
 func (b *Browser) start(ctx context.Context) (*instance, error) {
+	adoptOrphans()
 	opts := b.allocatorOptions()
 	dir, err := newProfileDir(b.cfg.Dir)
 	if err != nil {
@@ -200,6 +199,7 @@ func (b *Browser) start(ctx context.Context) (*instance, error) {
 	case <-time.After(startTimeout):
 		err = fmt.Errorf("no answer in %s", startTimeout)
 	}
+	in.pgid = in.pid()
 	if err != nil {
 		in.stop()
 		return nil, fmt.Errorf("start chromium %s: %w", b.cfg.Exec, err)
@@ -208,8 +208,8 @@ func (b *Browser) start(ctx context.Context) (*instance, error) {
 }
 
 // allocatorOptions are Chromium's command line: headless, without its
-// own background traffic, images not loaded, the crawl's proxy and
-// User-Agent, dying with this process.
+// own background traffic, images not loaded, the
+// crawl's proxy and User-Agent, dying with this process.
 func (b *Browser) allocatorOptions() []chromedp.ExecAllocatorOption {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(b.cfg.Exec),
@@ -233,18 +233,6 @@ func (b *Browser) allocatorOptions() []chromedp.ExecAllocatorOption {
 		opts = append(opts, chromedp.CombinedOutput(b.cfg.Log))
 	}
 	return opts
-}
-
-// dieWithParent makes the kernel kill Chromium when the process that
-// started it dies, kill -9 included, and gives it a process group of its
-// own, so that a Ctrl-C at the terminal reaches the crawl, which then
-// closes the browser, rather than the browser first.
-func dieWithParent(cmd *exec.Cmd) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	cmd.SysProcAttr.Setpgid = true
 }
 
 // proxyServer is the --proxy-server value of a proxy URL: Chromium has no

@@ -111,9 +111,9 @@ func processesUsing(t *testing.T, marker string) []string {
 	return out
 }
 
-// waitGone waits a little for the processes using marker to end, and
+// noneLeft waits a little for the processes using marker to end, and
 // fails the test naming those left.
-func waitGone(t *testing.T, marker string) {
+func noneLeft(t *testing.T, marker string) {
 	t.Helper()
 	var left []string
 	for range 100 {
@@ -285,7 +285,7 @@ func TestBrowserRestartsAndLeavesNothing(t *testing.T) {
 		t.Errorf("page = %s", p.HTML)
 	}
 	b.Close()
-	waitGone(t, marker)
+	noneLeft(t, marker)
 	if left, _ := os.ReadDir(marker); len(left) != 0 {
 		t.Errorf("profile folders left after Close: %v", left)
 	}

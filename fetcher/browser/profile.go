@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -62,34 +61,4 @@ func profileOwner(name string) (int, bool) {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// killUsing kills the processes whose command line names dir as their
-// --user-data-dir (Chromium passes it to every child), and returns how
-// many it found.
-func killUsing(dir string) int {
-	want := []byte("--user-data-dir=" + dir)
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		for _, arg := range bytes.Split(cmdline, []byte{0}) {
-			if bytes.Equal(arg, want) {
-				n++
-				syscall.Kill(pid, syscall.SIGKILL)
-				break
-			}
-		}
-	}
-	return n
 }
