@@ -79,6 +79,9 @@ type instance struct {
 	stopAlloc   context.CancelFunc // kills the process and waits for it
 	dir         string             // the profile folder under Config.Dir
 	pgid        int                // Chromium's process group (its process ID)
+
+	mu   sync.Mutex
+	idle []*tab // tabs between loads
 }
 
 // New returns a Browser for cfg; Chromium starts on the first Render.
@@ -218,6 +221,8 @@ func (b *Browser) allocatorOptions() []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("blink-settings", "imagesEnabled=false"),
+		// A page left is not kept alive for a back button no one presses.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,BackForwardCache"),
 		chromedp.UserAgent(b.cfg.UserAgent),
 		chromedp.ModifyCmdFunc(dieWithParent),
 	)

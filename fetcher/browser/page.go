@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
@@ -64,17 +65,29 @@ func (b *Browser) Render(ctx context.Context, rawURL, referer string) (*Page, er
 	}
 }
 
-// load renders rawURL in a new tab of in.
+// load renders rawURL in a tab of in: an idle one, or a new one.
 func (b *Browser) load(ctx context.Context, in *instance, rawURL, referer string) (*Page, error) {
-	tab, closeTab := chromedp.NewContext(in.ctx)
-	defer closeTab()
-	defer context.AfterFunc(ctx, closeTab)()
-	log := newNetLog()
-	if err := chromedp.Listen(tab, log.event); err != nil {
+	t, err := b.takeTab(in)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.prepareTab(tab); err != nil {
-		return nil, err
+	log := newNetLog()
+	t.log.Store(log)
+	stop := context.AfterFunc(ctx, t.close)
+	p, err := b.loadIn(t.ctx, log, rawURL, referer)
+	t.log.Store(nil)
+	if stop() && err == nil {
+		in.putTab(t)
+	} else {
+		t.close()
+	}
+	return p, err
+}
+
+// loadIn renders rawURL in tab, whose events go to log.
+func (b *Browser) loadIn(tab context.Context, log *netLog, rawURL, referer string) (*Page, error) {
+	if err := b.giveCookies(tab); err != nil {
+		return nil, fmt.Errorf("set cookies: %w", err)
 	}
 	if err := b.navigate(tab, log, rawURL, referer); err != nil {
 		return nil, err
@@ -96,8 +109,57 @@ func (b *Browser) load(ctx context.Context, in *instance, rawURL, referer string
 	return &Page{URL: got.URL, HTML: []byte(got.HTML), Requests: log.urls(), Cookies: cookies}, nil
 }
 
+// tab is a browser tab, used by one page load at a time and kept for the
+// next while the browser lives: a new tab costs Chromium a process.
+type tab struct {
+	ctx   context.Context
+	close context.CancelFunc
+	log   atomic.Pointer[netLog] // the events' listener: the load under way; nil between loads
+}
+
+// takeTab returns an idle tab of in, or opens a new one.
+func (b *Browser) takeTab(in *instance) (*tab, error) {
+	in.mu.Lock()
+	if n := len(in.idle); n > 0 {
+		t := in.idle[n-1]
+		in.idle = in.idle[:n-1]
+		in.mu.Unlock()
+		return t, nil
+	}
+	in.mu.Unlock()
+	ctx, cancel := chromedp.NewContext(in.ctx)
+	t := &tab{ctx: ctx, close: cancel}
+	err := chromedp.Listen(ctx, func(ev any) {
+		if l := t.log.Load(); l != nil {
+			l.event(ev)
+		}
+	})
+	if err == nil {
+		err = b.prepareTab(ctx)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return t, nil
+}
+
+// putTab keeps t for the next load, once it has left its page (whose
+// scripts would otherwise go on talking to the site).
+func (in *instance) putTab(t *tab) {
+	ctx, cancel := context.WithTimeout(t.ctx, closeTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"}); err != nil {
+		t.close()
+		return
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.idle = append(in.idle, t)
+}
+
 // prepareTab turns on the network events and gives the tab the extra
-// headers and the cookies not given yet.
+// headers.
 func (b *Browser) prepareTab(tab context.Context) error {
 	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
 		return fmt.Errorf("enable network events: %w", err)
@@ -106,9 +168,6 @@ func (b *Browser) prepareTab(tab context.Context) error {
 		if _, err := chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
 			return fmt.Errorf("set headers: %w", err)
 		}
-	}
-	if err := b.giveCookies(tab); err != nil {
-		return fmt.Errorf("set cookies: %w", err)
 	}
 	return nil
 }
