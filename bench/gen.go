@@ -115,7 +115,7 @@ const (
 
 // groupOf maps a workload to the group of files it needs.
 var groupOf = map[string]string{
-	"w1": "w1", "w1list": "w1", "w2": "w2", "w3": "w3",
+	"w1": "w1", "w1list": "w1", "w2": "w2", "w3": "w3", "w1render": "w1",
 	"w4": "w4", "w4slow": "w4", "w1m": "m",
 }
 

@@ -127,7 +127,7 @@ func benchMain(ctx context.Context, o options) (int, error) {
 		}
 		w, ok := workloadByID(id)
 		if !ok {
-			return 2, fmt.Errorf("-w: no workload %q (have w1, w2, w1list, w3, w4, w4slow, w1m)", id)
+			return 2, fmt.Errorf("-w: no workload %q (have w1, w2, w1list, w3, w4, w4slow, w1m, w1render)", id)
 		}
 		chosen = append(chosen, w)
 	}

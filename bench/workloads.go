@@ -26,12 +26,14 @@ type workload struct {
 var workloads = []workload{
 	{
 		id: "w1", what: "site crawl, UTF-8",
-		args: func(base, _ string, p profile) []string {
-			return []string{
-				"--list-url", base + w1Template, "--first-url", base + w1First,
-				"--pages", fmt.Sprintf("1-%d", p.W1Pages),
-				"--links", w1Links, "--images", w1Images, "--strip-query",
-			}
+		args: w1Args,
+	},
+	{
+		// Not in -w's default list: it needs Chromium. Its cost is the
+		// browser's, against w1's.
+		id: "w1render", what: "w1 with --render (headless Chromium)",
+		args: func(base, in string, p profile) []string {
+			return append(w1Args(base, in, p), "--render")
 		},
 	},
 	{
@@ -91,6 +93,15 @@ var workloads = []workload{
 		},
 		args: func(_, in string, _ profile) []string { return []string{"get", "--list", in} },
 	},
+}
+
+// w1Args is w1's command line.
+func w1Args(base, _ string, p profile) []string {
+	return []string{
+		"--list-url", base + w1Template, "--first-url", base + w1First,
+		"--pages", fmt.Sprintf("1-%d", p.W1Pages),
+		"--links", w1Links, "--images", w1Images, "--strip-query",
+	}
 }
 
 // sharedFlags go on every run: the concurrency the targets are set at.

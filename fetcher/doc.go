@@ -34,4 +34,7 @@
 // [Client.Get] streams: the caller reads and closes Response.Body, and the
 // per-host slot is held until it does. [Client.GetPage] reads a whole page
 // (HTML) into memory with a size cap. A non-2xx answer is a *[StatusError].
+// [Client.Admit] puts a request another program makes (a page the browser
+// of package fetcher/browser loads) through the same robots.txt and
+// per-host checks.
 package fetcher

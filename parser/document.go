@@ -21,6 +21,10 @@ type Document struct {
 	Base     *url.URL   // <base href> resolved against URL, else URL
 	Encoding string     // canonical name of the encoding used: "utf-8", "gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "windows-1252", ...
 	Root     *html.Node // golang.org/x/net/html tree, UTF-8; nil for a JSON answer
+	// Requests are the URLs of the requests the page made while a
+	// browser rendered it, in order (what net: selects); nil for a page
+	// that was fetched, not rendered.
+	Requests []string
 
 	// JSON is the tree of a JSON answer (github.com/antchfx/jsonquery),
 	// nil for an HTML page. Selectors are XPath over it, and its Title

@@ -30,7 +30,8 @@ type Selector struct {
 	// XPath: a compiled *xpath.Expr keeps evaluation state, so each
 	// goroutine takes its own from the pool.
 	xpath *sync.Pool
-	json  bool // "json:": over the JSON embedded in an HTML page's scripts
+	json  bool           // "json:": over the JSON embedded in an HTML page's scripts
+	net   *regexp.Regexp // "net:REGEX": over Document.Requests
 }
 
 // cssAttr matches a final "@attr" of a CSS expression.
@@ -46,17 +47,24 @@ var cssAttr = regexp.MustCompile(`@([A-Za-z_:][-A-Za-z0-9_:.]*)\s*$`)
 // computing a string, number or boolean ("string(//h1)") yields that value.
 // A selected srcset attribute (srcset, data-srcset, data-lazy-srcset,
 // imagesrcset: "//img/@srcset", "css:img@data-srcset") yields the URL of its
-// largest candidate, by "w" descriptor, else by "x" density; so does an
-// <img> or <source> element that has a srcset but no src. "json:XPATH"
-// runs XPATH over every JSON document embedded in an HTML page (see
-// Document.Embedded). On a JSON answer an XPath, with or without "json:",
-// runs over the JSON and yields the strings it selects (for Text, numbers,
-// booleans and the text of objects too); a CSS selector matches nothing
-// there. An invalid expression is an error naming it.
+// largest candidate, by "w" descriptor, else by "x" density. An <img> or
+// <source> element whose src is missing, empty or a data: placeholder
+// stands for its lazy-loading address (data-src, data-original,
+// data-lazy-src..., else the largest of a data-srcset), else its srcset.
+// "json:XPATH" runs XPATH over every JSON document embedded in an HTML
+// page (see Document.Embedded). On a JSON answer an XPath, with or without
+// "json:", runs over the JSON and yields the strings it selects (for Text,
+// numbers, booleans and the text of objects too); a CSS selector matches
+// nothing there. "net:REGEX" selects the URLs of Document.Requests (the
+// requests a browser saw the page make) that match the Go regular
+// expression REGEX. An invalid expression is an error naming it.
 func Compile(expr string) (*Selector, error) {
 	src := strings.TrimSpace(expr)
 	if src == "" {
 		return nil, errors.New("compile selector: empty expression")
+	}
+	if rest, ok := strings.CutPrefix(src, "net:"); ok {
+		return compileNet(expr, rest)
 	}
 	s := &Selector{expr: expr}
 	if rest, ok := strings.CutPrefix(src, "css:"); ok {
@@ -143,10 +151,16 @@ func (s *Selector) Text(doc *Document) string {
 // values runs the selector; text picks text content for elements instead of
 // their link attribute; limit < 0 means all.
 func (s *Selector) values(doc *Document, text bool, limit int) []string {
-	if doc != nil && (s.json || doc.JSON != nil && s.css == nil) {
+	if doc == nil {
+		return nil
+	}
+	if s.net != nil {
+		return s.netValues(doc, limit)
+	}
+	if s.json || doc.JSON != nil && s.css == nil {
 		return s.jsonValues(doc, text, limit)
 	}
-	if doc == nil || doc.Root == nil {
+	if doc.Root == nil {
 		return nil
 	}
 	if s.css != nil {
@@ -396,8 +410,12 @@ func linkAttr(n *html.Node) (string, bool) {
 	case atom.A, atom.Area, atom.Link, atom.Base:
 		return attr(n, "href")
 	case atom.Img, atom.Source:
-		// <source> in <picture>, and some <img>, have only a srcset.
-		if v, ok := attr(n, "src"); ok && strings.TrimSpace(v) != "" {
+		// <source> in <picture>, and some <img>, have only a srcset; a
+		// lazy image has a placeholder until a script sets its src.
+		if v, ok := attr(n, "src"); ok && realSrc(v) {
+			return v, true
+		}
+		if v, ok := lazySrc(n); ok {
 			return v, true
 		}
 		if v, ok := attr(n, "srcset"); ok {

@@ -106,6 +106,14 @@ type Config struct {
 	Referer     string           `json:"referer,omitempty"`
 	CookiesFile string           `json:"-"`
 	Cookies     []fetcher.Cookie `json:"-"`
+
+	// Render loads listing and detail pages in headless Chromium
+	// (--render), waiting as RenderWait says (--render-wait: a CSS
+	// selector or a duration; "" until the network is quiet). Validate
+	// finds the program, Chromium.
+	Render     bool   `json:"render,omitempty"`
+	RenderWait string `json:"render_wait,omitempty"`
+	Chromium   string `json:"chromium,omitempty"`
 }
 
 // Bounds of the pool flags: beyond them a run only wastes memory and
@@ -230,10 +238,11 @@ func (c *Config) Validate() error {
 	if c.Images == "" {
 		return usagef("--images is required (flag or profile)")
 	}
-	if _, err := c.compile(); err != nil {
+	cp, err := c.compile()
+	if err != nil {
 		return err
 	}
-	return nil
+	return c.checkRender(cp)
 }
 
 // checkProxy checks --proxy, or else the proxy variables of the

@@ -17,7 +17,8 @@ const pageLimit = 32 << 20 // cap on an HTML page held in memory
 // and the compiled selectors that pick links and images off them.
 type pageStage struct {
 	*runner
-	cp *compiled
+	cp  *compiled
+	src pageSource // nil: over HTTP (see source)
 }
 
 // listStage reads listing pages: their detail links go to the parse
@@ -37,23 +38,25 @@ func (s *parseStage) run(ctx context.Context) error {
 	return s.pool(ctx, QueueParse, s.cfg.Workers, s.detailPage, nil)
 }
 
-// readPage fetches and parses one HTML page.
+// readPage loads (from the stage's source: HTTP, or a browser with
+// --render) and parses one HTML page.
 // t is the task that asks for it, with the page it was found on (its
 // Referer) and the version of the cookie session it needs. The cookies
 // its answer set are saved in the session; the tasks found on the page
 // carry the version returned.
 func (s *pageStage) readPage(ctx context.Context, t PageTask) (doc *parser.Document, session int64, err error) {
 	s.sess.load(ctx, t.Session)
-	page, err := s.client.GetPage(ctx, t.URL, pageLimit, fetcher.WithReferer(t.From))
+	page, err := s.source().get(ctx, t)
 	session = s.sess.save(ctx)
 	if err != nil {
 		return nil, session, err
 	}
 	rawURL := t.URL
-	doc, err = parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), s.cfg.Encoding)
+	doc, err = parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), page.forced)
 	if err != nil {
 		return nil, session, fmt.Errorf("parse %s: %w", rawURL, err)
 	}
+	doc.Requests = page.requests
 	s.ev.emit(Event{Kind: EvPage, URL: rawURL, Info: doc.Encoding})
 	if s.cfg.Verbose {
 		fmt.Fprintf(s.log, "crawl: page %s (%s) %q\n", rawURL, doc.Encoding, doc.Title())

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,10 +86,16 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	go r.heartbeat(ctx)
 	r.ev.emit(Event{Kind: EvStarted, Info: r.owner})
 	switch name {
-	case QueueList:
-		return (&listStage{pageStage{r, cp}}).run(ctx)
-	case QueueParse:
-		return (&parseStage{pageStage{r, cp}}).run(ctx)
+	case QueueList, QueueParse:
+		ps, closeSource, err := newPageStage(r, cp)
+		if err != nil {
+			return err
+		}
+		defer closeSource()
+		if name == QueueList {
+			return (&listStage{ps}).run(ctx)
+		}
+		return (&parseStage{ps}).run(ctx)
 	case QueueDownload:
 		return newDownloadStage(r, store.NewDir(cfg.Out, local)).run(ctx)
 	}
@@ -106,11 +110,6 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, stage string,
 	if stage == QueueDownload {
 		limit = cfg.LimitRate
 	}
-	h := http.Header{}
-	for _, line := range cfg.Headers {
-		name, value, _ := strings.Cut(line, ":")
-		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
-	}
 	if lockDir != "" {
 		if err := os.MkdirAll(lockDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create lock folder: %w", err)
@@ -118,7 +117,7 @@ func newClient(cfg *Config, lockDir string, gate fetcher.HostGate, stage string,
 	}
 	return fetcher.New(fetcher.Config{
 		UserAgent:    cfg.UserAgent,
-		Header:       h,
+		Header:       cfg.header(),
 		Cookie:       cfg.Cookie,
 		Referer:      cfg.Referer,
 		Timeout:      cfg.Timeout,

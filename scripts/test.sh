@@ -18,6 +18,8 @@ command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
 command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
 command -v prlimit >/dev/null 2>&1 || missing="$missing util-linux"
+# --render's tests drive a real headless Chromium.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ]; then
   echo "test.sh: installing$missing" >&2
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

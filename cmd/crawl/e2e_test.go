@@ -51,7 +51,12 @@ func crawlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 // runCrawl runs crawl with args in dir and waits for it.
 func runCrawl(t *testing.T, dir string, stdin string, args ...string) result {
 	t.Helper()
-	cmd := crawlCmd(t, dir, args...)
+	return runCmd(t, crawlCmd(t, dir, args...), stdin)
+}
+
+// runCmd runs a crawl command made by crawlCmd and waits for it.
+func runCmd(t *testing.T, cmd *exec.Cmd, stdin string) result {
+	t.Helper()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -128,6 +128,8 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	f.StringVar(&o.cfg.Next, "next", "", "on a detail page, the link to the next page of the same gallery (followed until none)")
 	f.IntVar(&o.cfg.MaxNext, "max-next", pipeline.DefaultMaxNext, "with --next, read at most N pages of one gallery; a longer one is cut there and reported")
 	f.StringVar(&o.cfg.Title, "title", "", "where {title} comes from on a detail page (default: <title>)")
+	f.BoolVar(&o.cfg.Render, "render", false, "load listing and detail pages in headless Chromium and select on the rendered page")
+	f.StringVar(&o.cfg.RenderWait, "render-wait", "", "with --render: wait for this CSS selector, or this long (2s), before selecting (default: until the network is quiet)")
 	addShared(f, o)
 
 	get := &cobra.Command{
