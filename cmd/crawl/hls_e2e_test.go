@@ -5,7 +5,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -124,5 +126,218 @@ func TestGetHLSKilledResumes(t *testing.T) {
 		case i >= whole && before[i]+again == 0:
 			t.Errorf("segment %d never fetched", i)
 		}
+	}
+}
+
+// encodeHLS has ffmpeg encode a few seconds of a lavfi source (testsrc,
+// sine...) into an HLS stream of one-second MPEG-TS segments under dir
+// (index.m3u8, s0.ts…), with the encoder flags codec.
+func encodeHLS(t *testing.T, dir, source string, codec ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", source}, codec...)
+	args = append(args, "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_playlist_type", "vod",
+		"-hls_segment_filename", filepath.Join(dir, "s%d.ts"), filepath.Join(dir, "index.m3u8"))
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+}
+
+// videoCodec encodes a small H.264 video with a key frame every second.
+var videoCodec = []string{"-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10"}
+
+// probe is what ffprobe says of a media file: its container's format
+// names, its duration in seconds, and the types of its streams in order.
+type probe struct {
+	format   string
+	duration float64
+	streams  []string
+}
+
+func ffprobe(t *testing.T, file string) probe {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=format_name,duration:stream=codec_type",
+		"-of", "default=noprint_wrappers=1", file).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", file, err)
+	}
+	var p probe
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "format_name":
+			p.format = v
+		case "duration":
+			p.duration, _ = strconv.ParseFloat(v, 64)
+		case "codec_type":
+			p.streams = append(p.streams, v)
+		}
+	}
+	return p
+}
+
+// segmentHits is how many times the server was asked for .ts segments.
+func segmentHits(c *counter) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p, h := range c.hits {
+		if strings.HasSuffix(p, ".ts") {
+			n += h
+		}
+	}
+	return n
+}
+
+// TestGetHLSRemuxMP4: a stream that ffmpeg encoded, fetched with --remux
+// mp4, is an .mp4 of the stream's duration, recorded in the manifest under
+// the playlist's URL with the .mp4's size and SHA-256; no .ts and no part
+// is left. A rerun finds it done and fetches nothing.
+func TestGetHLSRemuxMP4(t *testing.T) {
+	t.Parallel()
+	web := t.TempDir()
+	encodeHLS(t, filepath.Join(web, "v"), "testsrc=duration=4:size=160x120:rate=10", videoCodec...)
+	srv, cnt := serve(t, http.FileServer(http.Dir(web)))
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	url := srv.URL + "/v/index.m3u8"
+	args := []string{"get", url, "--remux", "mp4", "--out", out, "--quiet"}
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	got := files(t, out)
+	if len(got) != 1 || got["index.mp4"] == "" {
+		t.Fatalf("files %v, want index.mp4 alone\nstderr:\n%s", got, r.stderr)
+	}
+	checkManifest(t, out, got)
+	if row := manifest(t, out)["index.mp4"]; row[0] != url || row[4] != "video/mp4" {
+		t.Errorf("manifest row %v", row)
+	}
+	p := ffprobe(t, filepath.Join(out, "index.mp4"))
+	if !strings.Contains(p.format, "mp4") || p.duration < 3.5 || p.duration > 4.5 || fmt.Sprint(p.streams) != "[video]" {
+		t.Errorf("ffprobe: %+v, want mp4 of 4 s with one video stream", p)
+	}
+	fetched := segmentHits(cnt)
+	r = runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	if n := segmentHits(cnt); n != fetched {
+		t.Errorf("the rerun fetched %d segments", n-fetched)
+	}
+	if !strings.Contains(r.stderr, "1 skipped") {
+		t.Errorf("rerun summary: %s", r.stderr)
+	}
+	if again := files(t, out); fmt.Sprint(again) != fmt.Sprint(got) {
+		t.Errorf("after the rerun: %v", again)
+	}
+}
+
+// TestGetHLSRemuxResumes: a run killed while ffmpeg remuxes (the stream
+// whole in its part) finishes the .mp4 in the next run without fetching a
+// segment again. (Not parallel: it puts its ffmpeg first on PATH.)
+func TestGetHLSRemuxResumes(t *testing.T) {
+	web := t.TempDir()
+	// Big enough (over 1 MiB) that the part's mark is kept on disk as it
+	// grows.
+	encodeHLS(t, filepath.Join(web, "v"), "testsrc=duration=4:size=320x240:rate=25",
+		append([]string{"-vf", "noise=alls=40:allf=t"}, videoCodec...)...)
+	srv, cnt := serve(t, http.FileServer(http.Dir(web)))
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	// An ffmpeg that says it started, then hangs.
+	bin := filepath.Join(dir, "bin")
+	started := filepath.Join(dir, "started")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\ntouch " + started + "\nexec sleep 60\n"
+	if err := os.WriteFile(filepath.Join(bin, "ffmpeg"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"get", srv.URL + "/v/index.m3u8", "--remux", "mp4", "--out", out, "--quiet"}
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", bin+":"+path)
+	run := startCrawl(t, dir, args...)
+	waitFor(t, 60*time.Second, func() bool { _, err := os.Stat(started); return err == nil })
+	run.killGroup()
+	t.Setenv("PATH", path)
+	fetched := segmentHits(cnt)
+
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	if n := segmentHits(cnt); n != fetched {
+		t.Errorf("the rerun fetched %d segments again", n-fetched)
+	}
+	got := files(t, out)
+	if len(got) != 1 || got["index.mp4"] == "" {
+		t.Fatalf("files %v, want index.mp4 alone\nstderr:\n%s", got, r.stderr)
+	}
+	checkManifest(t, out, got)
+	if p := ffprobe(t, filepath.Join(out, "index.mp4")); !strings.Contains(p.format, "mp4") || p.duration < 3.5 || p.duration > 4.5 {
+		t.Errorf("ffprobe: %+v", p)
+	}
+}
+
+// TestGetHLSRemuxFails: when ffmpeg cannot remux the stream, it is kept
+// as .ts, and the log says why.
+func TestGetHLSRemuxFails(t *testing.T) {
+	t.Parallel()
+	s := newFaultServer(t)
+	want := serveHLS(s, 3, 20, 0) // random bytes in TS packets: no video ffmpeg can read
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "get", s.URL("/v/index.m3u8"), "--remux", "mp4", "--out", out, "--quiet")
+	mustCode(t, r, 0)
+	got := files(t, out)
+	if len(got) != 1 || got["index.ts"] != hexSum(want) {
+		t.Fatalf("files %v, want index.ts %s\nstderr:\n%s", got, hexSum(want), r.stderr)
+	}
+	checkManifest(t, out, got)
+	if !strings.Contains(r.stderr, "remux into .mp4 failed") {
+		t.Errorf("stderr does not say the remux failed:\n%s", r.stderr)
+	}
+}
+
+// TestRemuxUsage: --remux mp4 without ffmpeg on PATH, from the command
+// line or a site profile, and any other --remux, are usage errors (exit
+// 2, one line, nothing fetched).
+func TestRemuxUsage(t *testing.T) {
+	t.Parallel()
+	srv, cnt := serve(t, http.NotFoundHandler())
+	noFFmpeg := []string{"PATH=" + t.TempDir()}
+	url := srv.URL + "/v/index.m3u8"
+	site := []string{"--list-url", srv.URL + "/list/{page}.html", "--pages", "1", "--images", "//video/source/@src"}
+	for _, c := range []struct {
+		name, profile string
+		env, args     []string
+		says          string
+	}{
+		{"no ffmpeg", "", noFFmpeg, []string{"get", url, "--remux", "mp4"}, "--remux mp4 needs ffmpeg"},
+		{"no ffmpeg, profile", "remux: mp4\nvariant: 720\n", noFFmpeg, site, "--remux mp4 needs ffmpeg"},
+		{"other format", "", nil, []string{"get", url, "--remux", "mkv"}, `--remux "mkv"`},
+		{"bad variant in profile", "variant: tall\n", nil, site, `--variant "tall"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if c.profile != "" {
+				if err := os.WriteFile(filepath.Join(dir, "crawl.yaml"), []byte(c.profile), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := filepath.Join(dir, "out")
+			r := runCrawlEnv(t, dir, c.env, append(c.args, "--out", out, "--quiet")...)
+			mustCode(t, r, 2)
+			if !strings.Contains(r.stderr, c.says) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("stderr %q, want one line saying %s", r.stderr, c.says)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was made", out)
+			}
+		})
+	}
+	cnt.mu.Lock()
+	defer cnt.mu.Unlock()
+	if len(cnt.hits) != 0 {
+		t.Errorf("requests made: %v", cnt.hits)
 	}
 }
