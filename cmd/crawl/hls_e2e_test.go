@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,13 +31,18 @@ func hlsSegment(seed string, n int) []byte {
 // packets packets each, encrypted with AES-128 (the IV their sequence
 // number), and returns the bytes the saved stream must hold.
 func serveHLS(s *fault.Server, n, packets int, rate int) []byte {
-	key := fault.Bytes("key", 16)
-	s.File("/v/key.bin", fault.File{Body: key})
+	return serveHLSAt(s, "/v", n, packets, rate)
+}
+
+// serveHLSAt is serveHLS under the folder dir: dir/index.m3u8.
+func serveHLSAt(s *fault.Server, dir string, n, packets int, rate int) []byte {
+	key := fault.Bytes("key"+dir, 16)
+	s.File(dir+"/key.bin", fault.File{Body: key})
 	var pl strings.Builder
 	pl.WriteString("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI=\"key.bin\"\n")
 	var plain [][]byte
 	for i := range n {
-		seg := hlsSegment(fmt.Sprintf("seg%d", i), packets)
+		seg := hlsSegment(fmt.Sprintf("%s/seg%d", dir, i), packets)
 		plain = append(plain, seg)
 		pad := 16 - len(seg)%16
 		enc := append(append([]byte{}, seg...), bytes.Repeat([]byte{byte(pad)}, pad)...)
@@ -44,11 +50,11 @@ func serveHLS(s *fault.Server, n, packets int, rate int) []byte {
 		iv[15] = byte(i)
 		block, _ := aes.NewCipher(key)
 		cipher.NewCBCEncrypter(block, iv).CryptBlocks(enc, enc)
-		s.File(fmt.Sprintf("/v/s%d.ts", i), fault.File{Body: enc, ContentType: "video/mp2t", Rate: rate})
+		s.File(fmt.Sprintf("%s/s%d.ts", dir, i), fault.File{Body: enc, ContentType: "video/mp2t", Rate: rate})
 		fmt.Fprintf(&pl, "#EXTINF:4,\ns%d.ts\n", i)
 	}
 	pl.WriteString("#EXT-X-ENDLIST\n")
-	s.File("/v/index.m3u8", fault.File{Body: []byte(pl.String()), ContentType: "application/vnd.apple.mpegurl"})
+	s.File(dir+"/index.m3u8", fault.File{Body: []byte(pl.String()), ContentType: "application/vnd.apple.mpegurl"})
 	return bytes.Join(plain, nil)
 }
 
@@ -149,7 +155,8 @@ func encodeHLS(t *testing.T, dir, source string, codec ...string) {
 var videoCodec = []string{"-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10"}
 
 // probe is what ffprobe says of a media file: its container's format
-// names, its duration in seconds, and the types of its streams in order.
+// names, its duration in seconds, and the types of its streams in order
+// (each once: MPEG-TS lists its streams again under its program).
 type probe struct {
 	format   string
 	duration float64
@@ -172,7 +179,9 @@ func ffprobe(t *testing.T, file string) probe {
 		case "duration":
 			p.duration, _ = strconv.ParseFloat(v, 64)
 		case "codec_type":
-			p.streams = append(p.streams, v)
+			if !slices.Contains(p.streams, v) {
+				p.streams = append(p.streams, v)
+			}
 		}
 	}
 	return p
@@ -339,5 +348,111 @@ func TestRemuxUsage(t *testing.T) {
 	defer cnt.mu.Unlock()
 	if len(cnt.hits) != 0 {
 		t.Errorf("requests made: %v", cnt.hits)
+	}
+}
+
+// TestCrawlHLSTitles: a site crawl whose detail pages each hold a <video>
+// with an HLS <source> saves each page's stream as {title}.ts, the
+// decrypted segments in order, recorded under the playlist's URL with the
+// page as its source.
+func TestCrawlHLSTitles(t *testing.T) {
+	t.Parallel()
+	s := newFaultServer(t)
+	titles := []string{"First clip", "第二段"}
+	want := map[string]string{}
+	var links strings.Builder
+	for i, title := range titles {
+		dir := fmt.Sprintf("/media/%d", i+1)
+		want[title+".ts"] = hexSum(serveHLSAt(s, dir, 3+i, 40, 0))
+		page := fmt.Sprintf(`<html><head><title>%s</title></head><body>
+<video controls><source src="%s/index.m3u8" type="application/x-mpegURL"></video></body></html>`, title, dir)
+		s.File(fmt.Sprintf("/watch/%d.html", i+1), fault.File{Body: []byte(page), ContentType: "text/html; charset=utf-8"})
+		fmt.Fprintf(&links, `<div class="post"><a href="/watch/%d.html">%d</a></div>`, i+1, i+1)
+	}
+	s.File("/list/1.html", fault.File{Body: []byte("<html><body>" + links.String() + "</body></html>"), ContentType: "text/html"})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "--list-url", s.URL("/list/{page}.html"), "--pages", "1",
+		"--links", `//div[@class="post"]/a/@href`, "--images", "//video/source/@src",
+		"--name", "{title}{ext}", "--out", out, "--quiet")
+	mustCode(t, r, 0)
+	got := files(t, out)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("files %v, want %v\nstderr:\n%s", got, want, r.stderr)
+	}
+	checkManifest(t, out, got)
+	rows := manifest(t, out)
+	for i, title := range titles {
+		row := rows[title+".ts"]
+		if row[0] != s.URL(fmt.Sprintf("/media/%d/index.m3u8", i+1)) || row[5] != s.URL(fmt.Sprintf("/watch/%d.html", i+1)) {
+			t.Errorf("manifest row %v", row)
+		}
+	}
+}
+
+// TestGetHLSSeparateAudio: a variant whose audio is a rendition of its
+// own is saved with that audio joined by ffmpeg: as .ts, or as .mp4 with
+// --remux mp4; the audio's part does not outlive the run. Without ffmpeg
+// the stream fails with a reason that says audio needs it, before any
+// segment is fetched.
+func TestGetHLSSeparateAudio(t *testing.T) {
+	t.Parallel()
+	web := t.TempDir()
+	encodeHLS(t, filepath.Join(web, "v"), "testsrc=duration=4:size=160x120:rate=10", videoCodec...)
+	encodeHLS(t, filepath.Join(web, "a"), "sine=frequency=440:duration=4", "-c:a", "aac", "-b:a", "64k")
+	master := `#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="other",URI="nowhere/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",DEFAULT=YES,URI="a/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120,AUDIO="aud"
+v/index.m3u8
+`
+	if err := os.WriteFile(filepath.Join(web, "master.m3u8"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, cnt := serve(t, http.FileServer(http.Dir(web)))
+	url := srv.URL + "/master.m3u8"
+	for _, c := range []struct {
+		name, file, format string
+		args               []string
+	}{
+		{"ts", "master.ts", "mpegts", nil},
+		{"remux", "master.mp4", "mp4", []string{"--remux", "mp4"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			r := runCrawl(t, dir, "", append([]string{"get", url, "--out", out, "--quiet"}, c.args...)...)
+			mustCode(t, r, 0)
+			got := files(t, out)
+			if len(got) != 1 || got[c.file] == "" {
+				t.Fatalf("files %v, want %s\nstderr:\n%s", got, c.file, r.stderr)
+			}
+			checkManifest(t, out, got)
+			p := ffprobe(t, filepath.Join(out, c.file))
+			if !strings.Contains(p.format, c.format) || p.duration < 3.5 || p.duration > 4.5 || fmt.Sprint(p.streams) != "[video audio]" {
+				t.Errorf("ffprobe: %+v, want %s of 4 s with video and audio", p, c.format)
+			}
+			if left, _ := filepath.Glob(filepath.Join(out, ".crawl", "hls", "*")); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+	if n := cnt.Hits("/nowhere/index.m3u8"); n != 0 {
+		t.Errorf("the audio that is not the default was fetched %d times", n)
+	}
+
+	fetched := segmentHits(cnt)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := runCrawlEnv(t, dir, []string{"PATH=" + t.TempDir()}, "get", url, "--out", out, "--quiet")
+	mustCode(t, r, 1)
+	if !strings.Contains(r.stderr, "audio") || !strings.Contains(r.stderr, "needs ffmpeg") {
+		t.Errorf("the failure does not say audio needs ffmpeg:\n%s", r.stderr)
+	}
+	if n := segmentHits(cnt); n != fetched {
+		t.Errorf("%d segments fetched without ffmpeg", n-fetched)
+	}
+	if got := files(t, out); len(got) != 0 {
+		t.Errorf("files %v", got)
 	}
 }
