@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +121,11 @@ func (h hls) fetch(ctx context.Context, first *answer) (string, int64, error) {
 		if err := d.nameAfter(ctx, save, nil); err != nil {
 			return "", 0, err
 		}
+	}
+	if save != ctype && !strings.EqualFold(path.Ext(d.nm.path), ".mp4") {
+		// Named before (a part an earlier run without --remux left) or by
+		// a template without {ext}: the file stays what its name says.
+		save = ctype
 	}
 	tracks, err := h.tracks(ctx, video, audio)
 	if err != nil {

@@ -149,14 +149,10 @@ func lastLine(b []byte) string {
 }
 
 // keepTS gives the stream, whose remux into .mp4 failed, a .ts name in
-// place of the .mp4 one it was to get, its part moved there. A name that
-// does not end in .mp4 (a template without {ext}) stays.
+// place of the .mp4 one it was to get, its part moved there.
 func (h hls) keepTS(ctx context.Context) error {
 	d := h.d
 	old := d.nm.path
-	if !strings.EqualFold(path.Ext(old), ".mp4") {
-		return nil
-	}
 	if err := d.s.dir.Unreserve(ctx, d.ft.URL, old); err != nil {
 		return err
 	}
