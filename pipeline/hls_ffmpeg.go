@@ -100,6 +100,10 @@ func (d *fileDownload) partPath(rel string) string {
 	return filepath.Join(d.s.dir.Root(), filepath.FromSlash(rel)) + ".part"
 }
 
+// mediaFormats are the formats ffmpeg may read a stream's parts as: the
+// containers and raw audio of HLS segments.
+const mediaFormats = "mpegts,mov,mp4,m4a,3gp,3g2,mj2,aac,mp3,ac3,eac3"
+
 // ffmpeg copies the streams of inputs (the first one's video and the
 // second one's audio, when there are two) into a file of type ctype in a
 // new folder under dir, and returns its path.
@@ -118,12 +122,14 @@ func ffmpeg(ctx context.Context, dir string, inputs []string, ctype string) (str
 	}
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y"}
 	for _, in := range inputs {
-		args = append(args, "-i", in)
+		// The parts hold what a server sent: read as local media only,
+		// never as a playlist or a script that names other files or URLs.
+		args = append(args, "-protocol_whitelist", "file", "-format_whitelist", mediaFormats, "-i", "file:"+in)
 	}
 	if len(inputs) > 1 {
 		args = append(args, "-map", "0:v", "-map", "1:a")
 	}
-	args = append(args, "-c", "copy", "-f", format, out)
+	args = append(args, "-c", "copy", "-f", format, "file:"+out)
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = &stderr

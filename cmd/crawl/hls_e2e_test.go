@@ -456,3 +456,25 @@ v/index.m3u8
 		t.Errorf("files %v", got)
 	}
 }
+
+// TestGetHLSRemuxReadsNoOtherFile: a segment that is itself a playlist
+// naming a local file is not followed by the remux: ffmpeg refuses it, the
+// stream is kept as .ts as it came, and the file's bytes are nowhere in
+// the output.
+func TestGetHLSRemuxReadsNoOtherFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	encodeHLS(t, filepath.Join(dir, "local"), "testsrc=duration=1:size=160x120:rate=10", videoCodec...)
+	secret := filepath.Join(dir, "local", "s0.ts") // a video ffmpeg would read
+	seg := []byte("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n" + secret + "\n#EXT-X-ENDLIST\n")
+	s := newFaultServer(t)
+	s.File("/v/s0.ts", fault.File{Body: seg, ContentType: "video/mp2t"})
+	s.File("/v/index.m3u8", fault.File{Body: []byte("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\ns0.ts\n#EXT-X-ENDLIST\n"),
+		ContentType: "application/vnd.apple.mpegurl"})
+	out := filepath.Join(dir, "out")
+	r := runCrawl(t, dir, "", "get", s.URL("/v/index.m3u8"), "--remux", "mp4", "--out", out, "--quiet")
+	mustCode(t, r, 0)
+	if got := files(t, out); len(got) != 1 || got["index.ts"] != hexSum(seg) {
+		t.Fatalf("files %v, want index.ts as served\nstderr:\n%s", got, r.stderr)
+	}
+}
