@@ -20,7 +20,7 @@ import (
 // segments into an .mp4, and a variant whose audio is a rendition of its
 // own is joined to that audio. Either way ffmpeg copies the streams as
 // they are (-c copy) from the parts into a file of its own in a fresh
-// folder under OUT/.crawl, which commit then renames into place; the parts
+// folder under OUT/.crawl/hls, which commit then renames into place; the parts
 // stay until then, so a stop at any point resumes without fetching a
 // segment again.
 
@@ -63,9 +63,15 @@ func (h hls) audioPart(ctx context.Context) (*store.Part, error) {
 }
 
 // audioRel is where under OUT the part of the stream's audio is.
-func (h hls) audioRel() string {
+func (h hls) audioRel() string { return h.scratchRel() + ".audio" }
+
+// scratchRel is the name under OUT, without an extension, of what the
+// stream keeps beside its part: OUT/.crawl/hls/ and a hash of its URL, so
+// that a rerun finds it (and a run stopped while ffmpeg wrote leaves
+// nothing that the next one does not clear).
+func (h hls) scratchRel() string {
 	sum := sha256.Sum256([]byte(h.d.ft.URL))
-	return ".crawl/hls/" + hex.EncodeToString(sum[:12]) + ".audio"
+	return ".crawl/hls/" + hex.EncodeToString(sum[:12])
 }
 
 // join has ffmpeg make the file of type save from the stream's parts (the
@@ -78,7 +84,8 @@ func (h hls) join(ctx context.Context, save string, withAudio bool) (string, int
 	if withAudio {
 		inputs = append(inputs, d.partPath(h.audioRel()))
 	}
-	made, err := ffmpeg(ctx, d.s.cfg.stateDir(), inputs, save)
+	tmp := filepath.Join(d.s.dir.Root(), filepath.FromSlash(h.scratchRel())+".ffmpeg")
+	made, err := ffmpeg(ctx, tmp, inputs, save)
 	switch {
 	case ctx.Err() != nil:
 		return "", 0, ctx.Err()
@@ -105,15 +112,21 @@ func (d *fileDownload) partPath(rel string) string {
 const mediaFormats = "mpegts,mov,mp4,m4a,3gp,3g2,mj2,aac,mp3,ac3,eac3"
 
 // ffmpeg copies the streams of inputs (the first one's video and the
-// second one's audio, when there are two) into a file of type ctype in a
-// new folder under dir, and returns its path.
-func ffmpeg(ctx context.Context, dir string, inputs []string, ctype string) (string, error) {
+// second one's audio, when there are two) into a file of type ctype in
+// the folder tmp, made anew (what an earlier run left there goes), and
+// returns its path.
+func ffmpeg(ctx context.Context, tmp string, inputs []string, ctype string) (string, error) {
 	bin, err := ffmpegPath()
 	if err != nil {
 		return "", err
 	}
-	tmp, err := os.MkdirTemp(dir, "ffmpeg-")
-	if err != nil {
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", fmt.Errorf("ffmpeg: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		return "", fmt.Errorf("ffmpeg: %w", err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return "", fmt.Errorf("ffmpeg: %w", err)
 	}
 	format, out := "mpegts", filepath.Join(tmp, "out.ts")
