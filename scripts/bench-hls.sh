@@ -108,7 +108,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-# measure NAME OUTPUT CMD...: runs CMD in a new session in a fresh folder,
+# measure NAME OUTPUT CMD...: runs CMD under setsid in a fresh folder,
 # sampling the resident memory of its process tree, and appends
 # "NAME wall_seconds peak_kb output" to the results.
 results="$work/results"
