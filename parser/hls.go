@@ -23,6 +23,9 @@ type Playlist struct {
 	// Variants are the master playlist's EXT-X-STREAM-INF entries, in
 	// playlist order; I-frame playlists are not among them.
 	Variants []Variant
+	// Audio are the master playlist's EXT-X-MEDIA renditions of
+	// TYPE=AUDIO, in playlist order.
+	Audio []Rendition
 	// Segments are the media playlist's segments, in playlist order.
 	Segments []Segment
 	// MediaSequence is the sequence number of the first segment
@@ -39,6 +42,35 @@ type Variant struct {
 	Bandwidth     int64  // BANDWIDTH, bits per second
 	Width, Height int    // RESOLUTION, 0 when not given
 	Codecs        string // CODECS, "" when not given
+	// AudioGroup is AUDIO: the GROUP-ID of the audio renditions that go
+	// with it, "" when its audio (if any) is in its own segments.
+	AudioGroup string
+}
+
+// Rendition is an alternative rendition of a master playlist
+// (EXT-X-MEDIA), such as a separate audio track.
+type Rendition struct {
+	Group   string // GROUP-ID
+	Name    string // NAME
+	URI     string // absolute; "" when the rendition is in the variant's own segments
+	Default bool   // DEFAULT=YES
+}
+
+// AudioOf returns the audio rendition that goes with v when it is a
+// playlist of its own: of v's audio group, the DEFAULT=YES one, else the
+// first. ok is false when v has no audio group, or the rendition chosen
+// is in v's own segments (no URI).
+func (p *Playlist) AudioOf(v Variant) (r Rendition, ok bool) {
+	found := false
+	for _, a := range p.Audio {
+		if a.Group != v.AudioGroup || v.AudioGroup == "" {
+			continue
+		}
+		if !found || a.Default && !r.Default {
+			r, found = a, true
+		}
+	}
+	return r, found && r.URI != ""
 }
 
 // ByteRange is a sub-range of a resource: Length bytes from Offset.
@@ -172,13 +204,25 @@ func ParsePlaylist(body []byte, base string) (*Playlist, error) {
 		case "#EXT-X-STREAM-INF":
 			p.Master = true
 			a := parseAttributes(value)
-			v := &Variant{Codecs: a["CODECS"]}
+			v := &Variant{Codecs: a["CODECS"], AudioGroup: a["AUDIO"]}
 			v.Bandwidth, _ = strconv.ParseInt(a["BANDWIDTH"], 10, 64)
 			if w, h, ok := strings.Cut(a["RESOLUTION"], "x"); ok {
 				v.Width, _ = strconv.Atoi(w)
 				v.Height, _ = strconv.Atoi(h)
 			}
 			variant = v
+		case "#EXT-X-MEDIA":
+			a := parseAttributes(value)
+			if a["TYPE"] != "AUDIO" {
+				continue
+			}
+			r := Rendition{Group: a["GROUP-ID"], Name: a["NAME"], Default: a["DEFAULT"] == "YES"}
+			if a["URI"] != "" {
+				if r.URI, err = resolveURI(bu, a["URI"]); err != nil {
+					return nil, lineErr(err)
+				}
+			}
+			p.Audio = append(p.Audio, r)
 		case "#EXT-X-I-FRAME-STREAM-INF":
 			p.Master = true // a playlist of I-frames only: never a variant to save
 		case "#EXT-X-MEDIA-SEQUENCE":

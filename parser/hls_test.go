@@ -219,3 +219,35 @@ func TestTSStart(t *testing.T) {
 		}
 	}
 }
+
+// TestAudioOf: a variant's separate audio is the DEFAULT=YES rendition of
+// its group, else the group's first; none when that one has no URI (the
+// audio is in the variant's segments) or the variant names no group.
+func TestAudioOf(t *testing.T) {
+	body := `#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="fr",URI="fr.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="en",DEFAULT=YES,URI="en.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="lo",NAME="x",URI="lo/x.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="lo",NAME="y",URI="lo/y.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="in",NAME="main",DEFAULT=YES
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="aac",NAME="subs",URI="subs.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="aac"
+a.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2,AUDIO="lo"
+b.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=3,AUDIO="in"
+c.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=4
+d.m3u8
+`
+	p, err := ParsePlaylist([]byte(body), "https://cdn.example/m/master.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"https://cdn.example/m/en.m3u8", "https://cdn.example/m/lo/x.m3u8", "", ""} {
+		r, ok := p.AudioOf(p.Variants[i])
+		if ok != (want != "") || ok && r.URI != want {
+			t.Errorf("variant %d: audio %+v, %v; want %q", i, r, ok, want)
+		}
+	}
+}

@@ -88,6 +88,9 @@ type Config struct {
 	// Variant is which variant of an HLS master playlist to save
 	// (--variant): "" (best), "worst", or a height such as "720".
 	Variant string `json:"variant,omitempty"`
+	// Remux is --remux: "mp4" saves an HLS stream of MPEG-TS segments as
+	// .mp4 (with ffmpeg); "" keeps it as .ts.
+	Remux   string `json:"remux,omitempty"`
 	Verbose bool   `json:"verbose,omitempty"`
 
 	// Proxy is --proxy, for every request; "" reads the environment
@@ -180,6 +183,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parser.ChooseVariant([]parser.Variant{{}}, c.Variant); err != nil {
 		return usagef("--variant %q: want best, worst or a height such as 720", c.Variant)
+	}
+	if err := checkRemux(c.Remux); err != nil {
+		return err
 	}
 	if c.Mode != ModeGet || c.CSV == "" {
 		for _, f := range [][2]string{{"--url-col", c.URLCol}, {"--name-col", c.NameCol}, {"--csv-encoding", c.CSVEncoding}} {

@@ -117,6 +117,11 @@ type fileDownload struct {
 	// by an earlier run, or an answer without a length). A resume must
 	// be of a file of that size.
 	total int64
+	// An HLS stream's extras (see hls_ffmpeg.go): the part of its separate
+	// audio, and the file ffmpeg made of its parts, which commit puts in
+	// place of the part ("" when the part is the file).
+	audio *store.Part
+	made  string
 }
 
 // download fetches one file into its reserved path. When the --name
@@ -270,6 +275,10 @@ func (d *fileDownload) giveUp(ctx context.Context, err error) {
 // against total (-1: unknown), and records it.
 func (d *fileDownload) commit(ctx context.Context, ctype string, total int64) {
 	s := d.s
+	if d.made != "" {
+		d.commitMade(ctx, ctype)
+		return
+	}
 	size, sum, err := d.part.Commit(total)
 	if err != nil {
 		d.remove()
@@ -303,6 +312,7 @@ func (d *fileDownload) close() {
 			fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
 		}
 	}
+	d.closeStream(false)
 }
 
 // remove deletes the part, if any.
@@ -310,6 +320,7 @@ func (d *fileDownload) remove() {
 	if d.part != nil {
 		d.part.Remove()
 	}
+	d.closeStream(true)
 }
 
 // record acknowledges the task with the record of its file, which is in

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,31 +96,87 @@ func (h hls) fetch(ctx context.Context, first *answer) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	pl, err := h.media(ctx, body, base)
+	video, audio, err := h.media(ctx, body, base)
 	if err != nil {
 		return "", 0, err
 	}
-	if err := checkStream(pl); err != nil {
-		return "", 0, errFinal{err}
+	for _, pl := range []*parser.Playlist{video, audio} {
+		if pl == nil {
+			continue
+		}
+		if err := checkStream(pl); err != nil {
+			return "", 0, errFinal{err}
+		}
 	}
 	ctype := typeTS
-	if pl.Segments[0].Map != nil {
+	if video.Segments[0].Map != nil {
 		ctype = typeFMP4
+	}
+	save := ctype // the type of the file saved
+	if d.s.cfg.Remux == remuxMP4 || audio != nil && ctype == typeFMP4 {
+		save = typeFMP4
 	}
 	if d.part == nil {
 		// The name waited for the type: the stream's, not the playlist's.
-		if err := d.nameAfter(ctx, ctype, nil); err != nil {
+		if err := d.nameAfter(ctx, save, nil); err != nil {
 			return "", 0, err
 		}
 	}
-	from, err := h.resume(pl)
+	if save != ctype && !strings.EqualFold(path.Ext(d.nm.path), ".mp4") {
+		// Named before (a part an earlier run without --remux left) or by
+		// a template without {ext}: the file stays what its name says.
+		save = ctype
+	}
+	tracks, err := h.tracks(ctx, video, audio)
 	if err != nil {
 		return "", 0, err
 	}
-	if err := h.segments(ctx, pl, from, ctype == typeTS); err != nil {
-		return "", 0, err
+	for _, t := range tracks {
+		if err := h.segments(ctx, t); err != nil {
+			return "", 0, err
+		}
 	}
-	return ctype, d.part.Size(), nil
+	if save == ctype && audio == nil {
+		return ctype, d.part.Size(), nil
+	}
+	return h.join(ctx, save, audio != nil)
+}
+
+// track is one media playlist of a stream, the part its segments go to,
+// and the first segment that part lacks.
+type track struct {
+	pl   *parser.Playlist
+	part *store.Part
+	from int
+	ts   bool // MPEG-TS segments, which may hide behind an image header
+}
+
+// tracks lays out where the stream's playlists go: the video's (or the
+// only one's) into the part, a separate audio rendition's into a part of
+// its own (see audioPart), each resumed after the segments it holds.
+func (h hls) tracks(ctx context.Context, video, audio *parser.Playlist) ([]track, error) {
+	d := h.d
+	ts := []track{{pl: video, part: d.part}}
+	if audio != nil {
+		p, err := h.audioPart(ctx)
+		if err != nil {
+			return nil, errFinal{err}
+		}
+		ts = append(ts, track{pl: audio, part: p})
+	}
+	held := int64(0)
+	for i := range ts {
+		t := &ts[i]
+		t.ts = t.pl.Segments[0].Map == nil
+		from, err := resume(t.pl, t.part)
+		if err != nil {
+			return nil, err
+		}
+		t.from = from
+		held += t.part.Size()
+	}
+	d.m.set(held, -1)
+	return ts, nil
 }
 
 // playlist returns the playlist's body and its URL after redirects: read
@@ -150,29 +207,49 @@ func (h hls) playlist(ctx context.Context, first *answer) ([]byte, string, error
 }
 
 // media parses the playlist; a master playlist leads to its chosen
-// variant's media playlist.
-func (h hls) media(ctx context.Context, body []byte, base string) (*parser.Playlist, error) {
+// variant's media playlist, and to that of its audio when the audio is a
+// rendition of its own (audio nil when not).
+func (h hls) media(ctx context.Context, body []byte, base string) (video, audio *parser.Playlist, err error) {
 	pl, err := parser.ParsePlaylist(body, base)
 	if err != nil {
-		return nil, errFinal{err}
+		return nil, nil, errFinal{err}
 	}
 	if !pl.Master {
-		return pl, nil
+		return pl, nil, nil
 	}
 	v, err := parser.ChooseVariant(pl.Variants, h.d.s.cfg.Variant)
 	if err != nil {
-		return nil, errFinal{err}
+		return nil, nil, errFinal{err}
 	}
-	page, err := h.d.s.client.GetPage(ctx, v.URI, maxPlaylistBytes, h.d.referer())
-	if err != nil {
-		return nil, errFinal{fmt.Errorf("variant playlist: %w", err)}
+	if video, err = h.mediaPlaylist(ctx, "variant", v.URI); err != nil {
+		return nil, nil, err
 	}
-	pl, err = parser.ParsePlaylist(page.Body, page.URL)
+	a, ok := pl.AudioOf(v)
+	if !ok {
+		return video, nil, nil
+	}
+	if _, err := ffmpegPath(); err != nil {
+		return nil, nil, errFinal{fmt.Errorf("the stream's audio is a separate rendition (%q), and joining it to the video needs ffmpeg: %w", a.Name, err)}
+	}
+	if audio, err = h.mediaPlaylist(ctx, "audio", a.URI); err != nil {
+		return nil, nil, err
+	}
+	return video, audio, nil
+}
+
+// mediaPlaylist fetches and parses the media playlist at uri, the
+// master's what (its variant, or its audio).
+func (h hls) mediaPlaylist(ctx context.Context, what, uri string) (*parser.Playlist, error) {
+	page, err := h.d.s.client.GetPage(ctx, uri, maxPlaylistBytes, h.d.referer())
 	if err != nil {
-		return nil, errFinal{fmt.Errorf("variant playlist %s: %w", v.URI, err)}
+		return nil, errFinal{fmt.Errorf("%s playlist: %w", what, err)}
+	}
+	pl, err := parser.ParsePlaylist(page.Body, page.URL)
+	if err != nil {
+		return nil, errFinal{fmt.Errorf("%s playlist %s: %w", what, uri, err)}
 	}
 	if pl.Master {
-		return nil, errFinal{fmt.Errorf("variant playlist %s is a master playlist too", v.URI)}
+		return nil, errFinal{fmt.Errorf("%s playlist %s is a master playlist too", what, uri)}
 	}
 	return pl, nil
 }
@@ -245,18 +322,16 @@ func parseMark(v string) (fp string, n int, bytes int64, ok bool) {
 	return f[0], n, bytes, err1 == nil && err2 == nil && n >= 0 && bytes >= 0
 }
 
-// resume returns the first segment the part lacks: after those its mark
-// says it holds whole, the bytes of a segment cut short dropped. A part
-// that holds anything else starts over.
-func (h hls) resume(pl *parser.Playlist) (int, error) {
-	p := h.d.part
+// resume returns the first segment of pl the part p lacks: after those
+// its mark says it holds whole, the bytes of a segment cut short dropped.
+// A part that holds anything else starts over.
+func resume(pl *parser.Playlist, p *store.Part) (int, error) {
 	fp := fingerprint(pl)
 	if p.Size() > 0 {
 		if mfp, n, bytes, ok := parseMark(p.Validator()); ok && mfp == fp && n <= len(pl.Segments) && bytes <= p.Size() {
 			if err := p.Truncate(bytes); err != nil {
 				return 0, errFinal{err}
 			}
-			h.d.m.set(bytes, -1)
 			return n, nil
 		}
 		if err := p.Reset(); err != nil {
@@ -266,7 +341,6 @@ func (h hls) resume(pl *parser.Playlist) (int, error) {
 	if err := p.SetValidator(hlsMark(fp, 0, 0)); err != nil {
 		return 0, errFinal{err}
 	}
-	h.d.m.set(0, -1)
 	return 0, nil
 }
 
@@ -276,14 +350,14 @@ type segmentResult struct {
 	err  error
 }
 
-// segments fetches the segments from from on, up to --per-host at once,
-// and appends them to the part in playlist order: a fetched segment waits
+// segments fetches the segments of t from t.from on, up to --per-host at
+// once, and appends them to its part in playlist order: a fetched segment waits
 // in a window of at most twice that many until those before it are
 // written. After each segment the part's mark says how many it holds. The
 // first failure stops the others; the part keeps the whole segments
 // written, for the next try.
-func (h hls) segments(ctx context.Context, pl *parser.Playlist, from int, ts bool) error {
-	d := h.d
+func (h hls) segments(ctx context.Context, t track) error {
+	d, pl, part := h.d, t.pl, t.part
 	n := max(1, d.s.cfg.PerHost)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -296,7 +370,7 @@ func (h hls) segments(ctx context.Context, pl *parser.Playlist, from int, ts boo
 		defer wg.Done()
 		defer close(pending)
 		sem := make(chan struct{}, n)
-		for i := from; i < len(pl.Segments); i++ {
+		for i := t.from; i < len(pl.Segments); i++ {
 			ch := make(chan segmentResult, 1)
 			select {
 			case pending <- ch:
@@ -313,14 +387,14 @@ func (h hls) segments(ctx context.Context, pl *parser.Playlist, from int, ts boo
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				data, err := h.segment(ctx, pl, i, keys, ts)
+				data, err := h.segment(ctx, pl, i, keys, t.ts)
 				ch <- segmentResult{data: data, err: err}
 			}()
 		}
 	}()
 	fp := fingerprint(pl)
-	w := d.m.writer(d.part)
-	i := from
+	w := d.m.writer(part)
+	i := t.from
 	for ch := range pending {
 		r := <-ch
 		if r.err != nil {
@@ -332,11 +406,11 @@ func (h hls) segments(ctx context.Context, pl *parser.Playlist, from int, ts boo
 			return errFinal{err} // names the part
 		}
 		i++
-		if err := d.part.SetValidator(hlsMark(fp, i, d.part.Size())); err != nil {
+		if err := part.SetValidator(hlsMark(fp, i, part.Size())); err != nil {
 			cancel()
 			return errFinal{err}
 		}
-		if limit := d.s.cfg.MaxSize; limit > 0 && d.part.Size() > limit {
+		if limit := d.s.cfg.MaxSize; limit > 0 && part.Size() > limit {
 			cancel()
 			return errFinal{fmt.Errorf("%w (over %d bytes)", errTooBig, limit)}
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -414,5 +415,39 @@ media.mp4
 	slices.Sort(got)
 	if want := []string{" 200", " 200", "bytes=0-599 206", "bytes=600-1599 206"}; !slices.Equal(got, want) {
 		t.Errorf("requests %q, want %q", got, want)
+	}
+}
+
+// TestHLSAudioUnsupported: a variant whose separate audio rendition cannot
+// be saved (SAMPLE-AES) fails with a reason that says so, before any
+// segment of the video or of the audio is asked for, leaving nothing.
+func TestHLSAudioUnsupported(t *testing.T) {
+	srv := fault.New()
+	defer srv.Close()
+	serveTS(srv, "/v", "video", 2)
+	srv.File("/v/index.m3u8", fault.File{Body: []byte(mediaPlaylist("", 2)), ContentType: mpegURL})
+	serveTS(srv, "/a", "audio", 2)
+	audio := strings.Replace(mediaPlaylist("", 2), "#EXTINF", "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"k\"\n#EXTINF", 1)
+	srv.File("/a/index.m3u8", fault.File{Body: []byte(audio), ContentType: mpegURL})
+	master := `#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="en",DEFAULT=YES,URI="a/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,AUDIO="aac"
+v/index.m3u8
+`
+	srv.File("/master.m3u8", fault.File{Body: []byte(master), ContentType: mpegURL})
+	e := newDownloadEnv(t, nil)
+	url := srv.URL("/master.m3u8")
+	e.get(FileTask{URL: url})
+	if r := e.failures()[url]; !strings.Contains(r, "SAMPLE-AES") {
+		t.Errorf("failure %q, want it to say SAMPLE-AES", r)
+	}
+	e.wantFiles(map[string][]byte{})
+	for _, p := range []string{"/v/seg0.ts", "/v/seg1.ts", "/a/seg0.ts", "/a/seg1.ts"} {
+		if n := srv.Count(p); n != 0 {
+			t.Errorf("%s: %d requests", p, n)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(e.out, ".crawl", "hls", "*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }

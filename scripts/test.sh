@@ -12,7 +12,8 @@ fi
 # The Redis backend's tests run against a real redis-server, the proxy
 # tests against real tinyproxy (HTTP) and microsocks (SOCKS5) servers, all
 # Debian's. The packages may start system-wide servers; the tests start
-# their own, so those are stopped.
+# their own, so those are stopped. The HLS tests run Debian's ffmpeg and
+# ffprobe (one package).
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v tinyproxy >/dev/null 2>&1 || missing="$missing tinyproxy"
@@ -20,6 +21,8 @@ command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
 command -v prlimit >/dev/null 2>&1 || missing="$missing util-linux"
 # --render's tests drive a real headless Chromium.
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+# HLS tests remux and probe with real ffmpeg and ffprobe.
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 if [ -n "$missing" ]; then
   echo "test.sh: installing$missing" >&2
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi

@@ -227,6 +227,7 @@ func addShared(f *pflag.FlagSet, o *options) {
 	f.BoolVar(&o.cfg.Overwrite, "overwrite", false, "download again even what is already done")
 	f.IntVar(&o.cfg.Split, "split", 1, "download each large file over N connections with Range when the server allows it")
 	f.StringVar(&o.cfg.Variant, "variant", "best", "for an HLS master playlist, which variant to save: best, worst or a height such as 720")
+	f.StringVar(&o.cfg.Remux, "remux", "", "save an HLS stream of MPEG-TS segments as .mp4 (needs ffmpeg): mp4")
 	f.StringVar(&o.queue, "queue", "sqlite", "where the stage queues live: sqlite (embedded, in OUT/.crawl/) or redis://host:port/db")
 	f.StringVar(&o.job, "job", "", "with a Redis queue: the crawl's name (default: derived from the command)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
