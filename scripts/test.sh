@@ -21,7 +21,6 @@ command -v microsocks >/dev/null 2>&1 || missing="$missing microsocks"
 command -v prlimit >/dev/null 2>&1 || missing="$missing util-linux"
 # --render's tests drive a real headless Chromium.
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-# HLS tests remux and probe with real ffmpeg and ffprobe.
 command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 if [ -n "$missing" ]; then
   echo "test.sh: installing$missing" >&2
