@@ -88,7 +88,7 @@ func (r *renderSource) get(ctx context.Context, t PageTask) (*loadedPage, error)
 		return nil, err
 	}
 	r.sess.keep(p.Cookies)
-	page := fetcher.Page{URL: p.URL, Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, Body: p.HTML}
+	page := fetcher.Page{URL: p.URL, Header: http.Header{"Content-Type": {renderedType(p.ContentType)}}, Body: p.HTML}
 	return &loadedPage{Page: page, forced: "utf-8", requests: p.Requests}, nil
 }
 
@@ -245,4 +245,13 @@ func (c *Config) header() http.Header {
 		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	return h
+}
+
+// renderedType is the Content-Type of a rendered page's text: what the
+// browser made of it (HTML, or a JSON answer's own type), always UTF-8.
+func renderedType(docType string) string {
+	if docType == "" {
+		docType = "text/html"
+	}
+	return docType + "; charset=utf-8"
 }

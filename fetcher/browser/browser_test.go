@@ -403,3 +403,23 @@ func TestRenderObeysTheGate(t *testing.T) {
 		t.Errorf("the disallowed page was requested %d times", n)
 	}
 }
+
+// TestRenderJSONAnswer: an answer the browser shows as text (a JSON API's)
+// comes back as its own text and type, not the page the browser wraps it in.
+func TestRenderJSONAnswer(t *testing.T) {
+	const body = `{"data":[{"url":"/p/1?a=<b>&c"}]}`
+	s := newSite(t, map[string]http.HandlerFunc{
+		"/api/posts": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, body)
+		},
+	})
+	b, _ := newBrowser(t, Config{})
+	p, err := b.Render(context.Background(), s.URL+"/api/posts", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.HTML) != body || p.ContentType != "application/json" {
+		t.Errorf("rendered JSON answer = %q (%q), want %q (application/json)", p.HTML, p.ContentType, body)
+	}
+}

@@ -17,8 +17,13 @@ import (
 
 // Page is a page as the browser rendered it.
 type Page struct {
-	URL  string // the final URL, after redirects
-	HTML []byte // document.documentElement.outerHTML, UTF-8
+	URL string // the final URL, after redirects
+	// HTML is document.documentElement.outerHTML, UTF-8; for an answer the
+	// browser shows as text (JSON, plain text), that text as it came.
+	HTML []byte
+	// ContentType is the document's type: "text/html", or the answer's
+	// own type when the browser showed it as text ("application/json").
+	ContentType string
 	// Requests are the URLs of the requests the page made while it
 	// rendered (its own first; scripts, XHR, fetch, media...), in the order
 	// they were made, each once; images are not loaded, and the browser's
@@ -106,7 +111,7 @@ func (b *Browser) loadIn(tab context.Context, log *netLog, rawURL, referer strin
 	if err != nil {
 		return nil, fmt.Errorf("read the browser's cookies: %w", err)
 	}
-	return &Page{URL: got.URL, HTML: []byte(got.HTML), Requests: log.urls(), Cookies: cookies}, nil
+	return &Page{URL: got.URL, HTML: []byte(got.HTML), ContentType: got.Type, Requests: log.urls(), Cookies: cookies}, nil
 }
 
 // tab is a browser tab, used by one page load at a time and kept for the
@@ -253,12 +258,20 @@ const scrollJS = `(() => {
 type rendered struct {
 	URL  string `json:"url"`
 	HTML string `json:"html"`
+	Type string `json:"type"`
 }
 
 // captureJS puts the real address of a lazy image (data-src and its
 // kin) into a src that is empty or a data: placeholder, then returns the
-// page's URL and HTML.
+// page's URL, type and HTML. An answer the browser shows as text (a JSON
+// API's, in a <pre> of a page it made up) gives that text instead, so
+// that the parser reads the JSON.
 const captureJS = `(() => {
+	const type = document.contentType || 'text/html';
+	if (!/html|xml/i.test(type)) {
+		const pre = document.querySelector('body > pre');
+		return {url: location.href, type: type, html: pre ? pre.textContent : (document.body ? document.body.textContent : '')};
+	}
 	const lazy = ['data-src', 'data-original', 'data-lazy-src', 'data-lazy', 'data-url', 'data-echo'];
 	for (const el of document.querySelectorAll('img, source, video, audio, iframe')) {
 		const src = (el.getAttribute('src') || '').trim();
@@ -268,7 +281,7 @@ const captureJS = `(() => {
 			if (v !== '' && !v.startsWith('data:')) { el.setAttribute('src', v); break; }
 		}
 	}
-	return {url: location.href, html: document.documentElement.outerHTML};
+	return {url: location.href, type: type, html: document.documentElement.outerHTML};
 })()`
 
 // sleep waits for d or until ctx is done.
