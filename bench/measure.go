@@ -284,6 +284,8 @@ type runSpec struct {
 	// bound > 0: interrupt crawl (SIGINT to its process group, as Ctrl-C
 	// does) after this long.
 	bound time.Duration
+	// stop, when closed, interrupts crawl as bound does.
+	stop <-chan struct{}
 	// watch: report when the first finished file appears in this folder.
 	watch    string
 	nginxPID func() []int
@@ -366,6 +368,11 @@ wait:
 			break wait
 		case t := <-firstFile:
 			m.FirstFile = t
+		case <-sp.stop:
+			sp.stop = nil
+			interruptAt = time.Now()
+			signalGroup(syscall.SIGINT)
+			killC = time.After(30 * time.Second)
 		case <-boundC:
 			interruptAt = time.Now()
 			signalGroup(syscall.SIGINT)
