@@ -301,7 +301,8 @@ type getOptions struct {
 	rangeFrom int64  // -1: no Range header
 	rangeEnd  int64  // > rangeFrom: the range stops before this offset; else it is open
 	ifRange   string
-	gzip      bool // ask for gzip (GetPage decodes it)
+	gzip      bool                               // ask for gzip (GetPage decodes it)
+	gate      func(context.Context, int64) error // WithBodyGate
 }
 
 // WithRange asks for the resource from byte offset on ("Range: bytes=OFFSET-")
@@ -653,6 +654,7 @@ func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOp
 	if limit > 0 {
 		body = io.LimitReader(body, limit+1)
 	}
+	body = gateBody(ctx, body, o.gate, resp.ContentLength)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		if errors.Is(err, ErrStalled) {

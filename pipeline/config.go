@@ -78,7 +78,8 @@ type Config struct {
 	Retries      int           `json:"retries"`
 	RetryWait    time.Duration `json:"retry_wait"`
 	Timeout      time.Duration `json:"timeout"`
-	MaxSize      int64         `json:"max_size"` // 0: no limit
+	MaxSize      int64         `json:"max_size"`                // 0: no limit
+	MaxPageSize  int64         `json:"max_page_size,omitempty"` // cap on a listing or detail page; 0: DefaultMaxPageSize
 	UserAgent    string        `json:"user_agent,omitempty"`
 	Headers      []string      `json:"headers,omitempty"`
 	Cookie       string        `json:"cookie,omitempty"`

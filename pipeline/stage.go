@@ -89,9 +89,9 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 	r.ev.emit(Event{Kind: EvStarted, Info: r.owner})
 	switch name {
 	case QueueList:
-		return (&listStage{pageStage{r, cp}}).run(ctx)
+		return (&listStage{newPageStage(r, cp)}).run(ctx)
 	case QueueParse:
-		return (&parseStage{pageStage{r, cp}}).run(ctx)
+		return (&parseStage{newPageStage(r, cp)}).run(ctx)
 	case QueueDownload:
 		return newDownloadStage(r, store.NewDir(cfg.Out, local)).run(ctx)
 	}
