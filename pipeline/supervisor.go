@@ -285,6 +285,9 @@ func prepare(ctx context.Context, db store.Backend, cfg *Config) error {
 		if err := db.Restart(ctx, QueueList, QueueParse, QueueDownload); err != nil {
 			return err
 		}
+		if err := db.SetMeta(ctx, pagesSeededKey, ""); err != nil { // seed from the first page
+			return err
+		}
 	}
 	if !db.Shared() {
 		// No process of an embedded crawl outlives its run (OUT/.crawl/lock
