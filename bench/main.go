@@ -55,7 +55,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on one run after this long")
 	flag.StringVar(&o.label, "label", "", "what the crawl binary is, for the output and JSON (scripts/bench.sh passes git describe)")
 	flag.StringVar(&o.pprof, "pprof", "", "write CPU and heap profiles of every crawl process under DIR/<workload>-<run>/ (CRAWL_PROFILE)")
-	flag.StringVar(&o.mem, "mem", "", "instead of the workloads, the page memory cases (a,b,c,d or all; needs --crawl)")
+	flag.StringVar(&o.mem, "mem", "", "instead of the workloads, the page memory cases (a,b,c,d,e or all; needs --crawl)")
 	flag.DurationVar(&o.memFor, "mem-for", 10*time.Second, "how long case d of -mem runs")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: bench [flags]   (or scripts/bench.sh [flags])\n\nworkloads:\n")
