@@ -313,6 +313,8 @@ type measured struct {
 	OtherCPU   float64 `json:"other_cpu_s"`
 	// RSSLog is the tree's RSS in MB about every second.
 	RSSLog [][2]float64 `json:"rss_log_mb,omitempty"`
+	// started is when crawl was started.
+	started time.Time
 }
 
 const mb = 1e6
@@ -347,7 +349,7 @@ func run(ctx context.Context, sp runSpec) (*measured, error) {
 		close(done)
 	}()
 
-	m := &measured{}
+	m := &measured{started: start}
 	firstFile := make(chan float64, 1)
 	if sp.watch != "" {
 		m.FirstFile = -1

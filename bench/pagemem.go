@@ -189,14 +189,13 @@ func memRun(ctx context.Context, o options, bin, work string, c memCase) error {
 	} else {
 		sp.bound = o.memFor
 	}
-	start := time.Now()
 	m, err := run(ctx, sp)
 	if err != nil {
 		return err
 	}
 	first := "none"
 	if f := srv.first.Load(); f != 0 {
-		first = fmt.Sprintf("%.3fs", time.Unix(0, f).Sub(start).Seconds())
+		first = fmt.Sprintf("%.3fs", time.Unix(0, f).Sub(m.started).Seconds())
 	}
 	exit := strconv.Itoa(m.Exit)
 	if m.TimedOut {
