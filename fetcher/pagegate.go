@@ -23,6 +23,7 @@ type gatedBody struct {
 	ctx     context.Context
 	r       io.Reader
 	gate    func(context.Context, int64) error
+	size    int64 // the body's length when known, else 0
 	read    int64
 	granted int64
 }
@@ -33,18 +34,32 @@ func gateBody(ctx context.Context, body io.Reader, gate func(context.Context, in
 	if gate == nil {
 		return body
 	}
-	return &gatedBody{ctx: ctx, r: body, gate: gate, granted: -max(size, 0)}
+	return &gatedBody{ctx: ctx, r: body, gate: gate, size: max(size, 0)}
 }
 
+// Read reads no further than granted. Once the grant is used up it reads
+// one byte before asking for more: a body that ends there needs no more.
 func (g *gatedBody) Read(p []byte) (int, error) {
-	if g.granted <= 0 || g.read+int64(len(p)) > g.granted {
-		want := max(2*g.granted, -g.granted, g.read+int64(len(p)), firstGrant)
-		if err := g.gate(g.ctx, want); err != nil {
-			return 0, err
-		}
-		g.granted = want
+	if len(p) == 0 {
+		return 0, nil
 	}
-	n, err := g.r.Read(p)
-	g.read += int64(n)
-	return n, err
+	if g.read < g.granted {
+		p = p[:min(int64(len(p)), g.granted-g.read)]
+		n, err := g.r.Read(p)
+		g.read += int64(n)
+		return n, err
+	}
+	var one [1]byte
+	n, err := g.r.Read(one[:])
+	if n == 0 {
+		return 0, err
+	}
+	want := max(2*g.granted, g.read+1, g.size, firstGrant)
+	if err := g.gate(g.ctx, want); err != nil {
+		return 0, err
+	}
+	g.granted = want
+	p[0] = one[0]
+	g.read++
+	return 1, err
 }
