@@ -75,7 +75,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	done := func(ctx context.Context, counts map[string]store.QueueCounts) (bool, error) {
 		select {
 		case err := <-seedErr:
-			if err != nil {
+			// A seed stopped by a Ctrl-C is no error: the run is
+			// interrupted, and the next one seeds on from where it got.
+			if err != nil && ctx.Err() == nil {
 				return false, err
 			}
 		default:
