@@ -37,6 +37,8 @@ type options struct {
 	timeout   time.Duration
 	pprof     string
 	label     string
+	mem       string
+	memFor    time.Duration
 }
 
 func main() {
@@ -53,6 +55,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on one run after this long")
 	flag.StringVar(&o.label, "label", "", "what the crawl binary is, for the output and JSON (scripts/bench.sh passes git describe)")
 	flag.StringVar(&o.pprof, "pprof", "", "write CPU and heap profiles of every crawl process under DIR/<workload>-<run>/ (CRAWL_PROFILE)")
+	flag.StringVar(&o.mem, "mem", "", "instead of the workloads, the page memory cases (a,b,c,d,e or all; needs --crawl)")
+	flag.DurationVar(&o.memFor, "mem-for", 10*time.Second, "how long case d of -mem runs")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: bench [flags]   (or scripts/bench.sh [flags])\n\nworkloads:\n")
 		for _, w := range workloads {
@@ -67,7 +71,11 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code, err := benchMain(ctx, o)
+	run := benchMain
+	if o.mem != "" {
+		run = memMain
+	}
+	code, err := run(ctx, o)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

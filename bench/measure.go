@@ -284,6 +284,8 @@ type runSpec struct {
 	// bound > 0: interrupt crawl (SIGINT to its process group, as Ctrl-C
 	// does) after this long.
 	bound time.Duration
+	// stop, when closed, interrupts crawl as bound does.
+	stop <-chan struct{}
 	// watch: report when the first finished file appears in this folder.
 	watch    string
 	nginxPID func() []int
@@ -311,6 +313,8 @@ type measured struct {
 	OtherCPU   float64 `json:"other_cpu_s"`
 	// RSSLog is the tree's RSS in MB about every second.
 	RSSLog [][2]float64 `json:"rss_log_mb,omitempty"`
+	// started is when crawl was started.
+	started time.Time
 }
 
 const mb = 1e6
@@ -345,7 +349,7 @@ func run(ctx context.Context, sp runSpec) (*measured, error) {
 		close(done)
 	}()
 
-	m := &measured{}
+	m := &measured{started: start}
 	firstFile := make(chan float64, 1)
 	if sp.watch != "" {
 		m.FirstFile = -1
@@ -366,6 +370,11 @@ wait:
 			break wait
 		case t := <-firstFile:
 			m.FirstFile = t
+		case <-sp.stop:
+			sp.stop = nil
+			interruptAt = time.Now()
+			signalGroup(syscall.SIGINT)
+			killC = time.After(30 * time.Second)
 		case <-boundC:
 			interruptAt = time.Now()
 			signalGroup(syscall.SIGINT)

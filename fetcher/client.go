@@ -300,7 +300,8 @@ type getOptions struct {
 	rangeFrom int64  // -1: no Range header
 	rangeEnd  int64  // > rangeFrom: the range stops before this offset; else it is open
 	ifRange   string
-	page      bool // a page (GetPage): accept encoded bodies, and decode them always
+	page      bool                               // a page (GetPage): accept encoded bodies, and decode them always
+	gate      func(context.Context, int64) error // WithBodyGate
 }
 
 // WithRange asks for the resource from byte offset on ("Range: bytes=OFFSET-")
@@ -664,6 +665,7 @@ func (c *Client) pageOnce(ctx context.Context, u *url.URL, limit int64, o *getOp
 	if limit > 0 {
 		body = io.LimitReader(body, limit+1)
 	}
+	body = gateBody(ctx, body, o.gate, resp.ContentLength)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		if errors.Is(err, ErrStalled) {

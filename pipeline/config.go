@@ -78,7 +78,8 @@ type Config struct {
 	Retries      int           `json:"retries"`
 	RetryWait    time.Duration `json:"retry_wait"`
 	Timeout      time.Duration `json:"timeout"`
-	MaxSize      int64         `json:"max_size"` // 0: no limit
+	MaxSize      int64         `json:"max_size"`                // 0: no limit
+	MaxPageSize  int64         `json:"max_page_size,omitempty"` // cap on a listing or detail page; 0: DefaultMaxPageSize
 	UserAgent    string        `json:"user_agent,omitempty"`
 	Headers      []string      `json:"headers,omitempty"`
 	Cookie       string        `json:"cookie,omitempty"`
@@ -570,27 +571,42 @@ func (p Pages) Count() int {
 	return n
 }
 
-// seeds returns the pages to start with, and for each whether it opens an
-// open-ended walk (its successor is queued once it yields links).
-func (p Pages) seeds() []pageSeed {
-	seen := map[int]bool{}
+// pagePos is how far the seeding of the listing pages got: the next page
+// is N of range R (N == 0: the range's first page).
+type pagePos struct{ R, N int }
+
+// next returns up to limit pages from pos on, in order, each page once,
+// and the position after them; none once every page is given. A page of
+// an open-ended range opens its walk (its successor is queued once it
+// yields links).
+func (p Pages) next(pos pagePos, limit int) ([]pageSeed, pagePos) {
 	var out []pageSeed
-	for _, r := range p.Ranges {
-		if r[1] == 0 {
-			if !seen[r[0]] {
-				seen[r[0]] = true
-				out = append(out, pageSeed{page: r[0], open: true})
+	for len(out) < limit && pos.R < len(p.Ranges) {
+		r := p.Ranges[pos.R]
+		n := max(pos.N, r[0])
+		if r[1] == 0 || n > r[1] { // an open range gives its first page only
+			if r[1] == 0 && pos.N == 0 && !p.named(pos.R, n) {
+				out = append(out, pageSeed{page: n, open: true})
 			}
+			pos = pagePos{R: pos.R + 1}
 			continue
 		}
-		for n := r[0]; n <= r[1]; n++ {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, pageSeed{page: n})
-			}
+		if !p.named(pos.R, n) {
+			out = append(out, pageSeed{page: n})
+		}
+		pos.N = n + 1
+	}
+	return out, pos
+}
+
+// named says whether a range before range r names page n already.
+func (p Pages) named(r, n int) bool {
+	for _, q := range p.Ranges[:r] {
+		if n == q[0] || (q[1] != 0 && n >= q[0] && n <= q[1]) {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 type pageSeed struct {

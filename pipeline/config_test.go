@@ -36,9 +36,40 @@ func TestParsePages(t *testing.T) {
 			t.Errorf("ParsePages(%q): %v", tc.spec, err)
 			continue
 		}
-		if got := p.seeds(); !reflect.DeepEqual(got, tc.seeds) {
+		if got, _ := p.next(pagePos{}, 100); !reflect.DeepEqual(got, tc.seeds) {
 			t.Errorf("ParsePages(%q) seeds %v, want %v", tc.spec, got, tc.seeds)
 		}
+	}
+}
+
+// TestPagesInSteps: the pages come the same, each once, however the walk
+// is cut in steps (a rerun resumes from a saved position), and a huge
+// range gives its first pages without naming the others.
+func TestPagesInSteps(t *testing.T) {
+	for _, spec := range []string{"1,3,7-9", "2-4,1-6,5,9-", "4-,1-3", "1-999999999999"} {
+		p, err := ParsePages(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := p.next(pagePos{}, 50)
+		var stepped []pageSeed
+		pos := pagePos{}
+		for len(stepped) < 50 {
+			var got []pageSeed
+			got, pos = p.next(pos, 2)
+			if len(got) == 0 {
+				break
+			}
+			stepped = append(stepped, got...)
+		}
+		if !reflect.DeepEqual(stepped[:min(len(stepped), 50)], all) {
+			t.Errorf("--pages %s: in steps of 2 %v, at once %v", spec, stepped, all)
+		}
+	}
+	p, _ := ParsePages("2-4,1-6,5,9-")
+	want := []pageSeed{{page: 2}, {page: 3}, {page: 4}, {page: 1}, {page: 5}, {page: 6}, {page: 9, open: true}}
+	if got, _ := p.next(pagePos{}, 100); !reflect.DeepEqual(got, want) {
+		t.Errorf("--pages 2-4,1-6,5,9- gives %v, want %v", got, want)
 	}
 }
 

@@ -11,14 +11,13 @@ import (
 	"crawl/store"
 )
 
-const pageLimit = 32 << 20 // cap on an HTML page held in memory
-
 // pageStage is what the list and parse stages share: reading HTML pages,
 // and the compiled selectors that pick links and images off them.
 type pageStage struct {
 	*runner
-	cp  *compiled
-	src pageSource // nil: over HTTP (see source)
+	cp     *compiled
+	src    pageSource // nil: over HTTP (see source)
+	budget *budget    // for the pages read at once (budget.go)
 }
 
 // listStage reads listing pages: their detail links go to the parse
@@ -44,12 +43,13 @@ func (s *parseStage) run(ctx context.Context) error {
 // Referer) and the version of the cookie session it needs. The cookies
 // its answer set are saved in the session; the tasks found on the page
 // carry the version returned.
-func (s *pageStage) readPage(ctx context.Context, t PageTask) (doc *parser.Document, session int64, err error) {
+// The page's memory is held under g until the caller releases it.
+func (s *pageStage) readPage(ctx context.Context, t PageTask, g *pageGrant) (doc *parser.Document, session int64, err error) {
 	s.sess.load(ctx, t.Session)
-	page, err := s.source().get(ctx, t)
+	page, err := s.source().get(ctx, t, g)
 	session = s.sess.save(ctx)
 	if err != nil {
-		return nil, session, err
+		return nil, session, s.tooLarge(err)
 	}
 	rawURL := t.URL
 	doc, err = parser.Parse(page.URL, page.Body, page.Header.Get("Content-Type"), page.forced)
@@ -101,7 +101,9 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	doc, session, err := s.readPage(ctx, pt)
+	g := s.budget.grant(s.cfg.maxPageSize())
+	defer g.release()
+	doc, session, err := s.readPage(ctx, pt, g)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -115,18 +117,24 @@ func (s *listStage) listPage(ctx context.Context, t store.Task) {
 		return
 	}
 	var next []store.Task
+	task := func(i int) store.Task { return next[i] }
+	n := 0
 	if s.cp.links != nil {
-		for _, link := range s.cp.links.URLs(doc) {
-			next = append(next, pageTask(QueueParse, PageTask{URL: link, Page: pt.Page, From: pt.URL, Session: session}))
+		links := s.cp.links.URLs(doc)
+		n = len(links)
+		task = func(i int) store.Task {
+			return pageTask(QueueParse, PageTask{URL: links[i], Page: pt.Page, From: pt.URL, Session: session})
 		}
 	} else {
 		next = s.images(doc, pt.URL, pt.Page, s.title(doc), 0, session)
+		n = len(next)
 	}
-	if pt.Open && len(next) > 0 {
-		n := pt.Page + 1
-		next = append(next, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(n), Page: n, Open: true, Session: session}))
+	var walk []store.Task
+	if pt.Open && n > 0 {
+		p := pt.Page + 1
+		walk = append(walk, pageTask(QueueList, PageTask{URL: s.cfg.PageURL(p), Page: p, Open: true, Session: session}))
 	}
-	s.ack(ctx, t, next...)
+	s.ackPage(ctx, t, n, task, walk...)
 }
 
 // detailPage reads one detail page and queues its images.
@@ -142,7 +150,9 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, pt.Gallery, "", err)
 		return
 	}
-	doc, session, err := s.readPage(ctx, pt)
+	g := s.budget.grant(s.cfg.maxPageSize())
+	defer g.release()
+	doc, session, err := s.readPage(ctx, pt, g)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -171,5 +181,5 @@ func (s *parseStage) detailPage(ctx context.Context, t store.Task) {
 			}
 		}
 	}
-	s.ack(ctx, t, next...)
+	s.ackPage(ctx, t, len(next), func(i int) store.Task { return next[i] })
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,9 +19,10 @@ import (
 // pageSource loads the listing and detail pages of a crawl: over HTTP
 // (httpSource), or in a browser with --render (renderSource).
 type pageSource interface {
-	// get loads the page t asks for. A non-2xx answer is a
-	// *fetcher.StatusError.
-	get(ctx context.Context, t PageTask) (*loadedPage, error)
+	// get loads the page t asks for, holding its memory under g. A
+	// non-2xx answer is a *fetcher.StatusError; a page larger than
+	// --max-page-size an error wrapping fetcher.ErrTooLarge.
+	get(ctx context.Context, t PageTask, g *pageGrant) (*loadedPage, error)
 }
 
 // loadedPage is a page as a pageSource loaded it.
@@ -34,10 +36,11 @@ type loadedPage struct {
 type httpSource struct {
 	client   *fetcher.Client
 	encoding string // --encoding
+	limit    int64  // --max-page-size
 }
 
-func (h httpSource) get(ctx context.Context, t PageTask) (*loadedPage, error) {
-	page, err := h.client.GetPage(ctx, t.URL, pageLimit, fetcher.WithReferer(t.From))
+func (h httpSource) get(ctx context.Context, t PageTask, g *pageGrant) (*loadedPage, error) {
+	page, err := h.client.GetPage(ctx, t.URL, h.limit, fetcher.WithReferer(t.From), fetcher.WithBodyGate(g.cover))
 	if err != nil {
 		return nil, err
 	}
@@ -49,13 +52,14 @@ func (s *pageStage) source() pageSource {
 	if s.src != nil {
 		return s.src
 	}
-	return httpSource{client: s.client, encoding: s.cfg.Encoding}
+	return httpSource{client: s.client, encoding: s.cfg.Encoding, limit: s.cfg.maxPageSize()}
 }
 
 // newPageStage returns the part the list and parse stages share; with
 // --render it loads pages in a browser, which close stops.
 func newPageStage(r *runner, cp *compiled) (ps pageStage, close func(), err error) {
-	ps = pageStage{runner: r, cp: cp}
+	ps = pageStage{runner: r, cp: cp, budget: newBudget(r.cfg.pageBudget())}
+	ps.budget.onUse = collectFor(ps.budget)
 	if !r.cfg.Render {
 		return ps, func() {}, nil
 	}
@@ -63,7 +67,7 @@ func newPageStage(r *runner, cp *compiled) (ps pageStage, close func(), err erro
 	if err != nil {
 		return ps, nil, err
 	}
-	ps.src = &renderSource{b: b, client: r.client, sess: r.sess, retries: r.cfg.Retries}
+	ps.src = &renderSource{b: b, client: r.client, sess: r.sess, retries: r.cfg.Retries, limit: r.cfg.maxPageSize()}
 	return ps, func() { b.Close() }, nil
 }
 
@@ -76,18 +80,24 @@ type renderSource struct {
 	client  *fetcher.Client // for the Referer rules and back-off
 	sess    *session
 	retries int
+	limit   int64 // --max-page-size, on the rendered HTML
 
 	mu    sync.Mutex
 	given int64 // the version of the session the browser was given
 }
 
-func (r *renderSource) get(ctx context.Context, t PageTask) (*loadedPage, error) {
+func (r *renderSource) get(ctx context.Context, t PageTask, g *pageGrant) (*loadedPage, error) {
 	r.giveSession(ctx)
 	p, err := r.render(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	r.sess.keep(p.Cookies)
+	if size := int64(len(p.HTML)); size > r.limit {
+		return nil, fmt.Errorf("render %s: larger than %d bytes: %w", t.URL, r.limit, fetcher.ErrTooLarge)
+	} else if err := g.cover(ctx, size); err != nil {
+		return nil, err
+	}
 	page := fetcher.Page{URL: p.URL, Header: http.Header{"Content-Type": {renderedType(p.ContentType)}}, Body: p.HTML}
 	return &loadedPage{Page: page, forced: "utf-8", requests: p.Requests}, nil
 }

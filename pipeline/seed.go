@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"crawl/pipeline/input"
 	"crawl/store"
@@ -16,12 +18,7 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 		defer in.Close()
 	}
 	if cfg.Mode == ModeCrawl {
-		var tasks []store.Task
-		for _, s := range cfg.Pages.seeds() {
-			tasks = append(tasks, pageTask(QueueList, PageTask{URL: cfg.PageURL(s.page), Page: s.page, Open: s.open}))
-		}
-		_, err := db.Put(ctx, tasks...)
-		return err
+		return seedPages(ctx, db, cfg)
 	}
 	const batch = 1000
 	var tasks []store.Task
@@ -66,6 +63,73 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 		}
 	}
 	return flush()
+}
+
+// The listing pages are seeded a window at a time: the list queue holds
+// up to pageWindow of them not yet read, and is topped up as they are
+// read, so that --pages 1-999999999999 starts at once and takes no more
+// memory than --pages 1-5. How far the seeding got is kept in meta
+// (pagesSeededKey, "R:N", see pagePos) after each put: a run stopped
+// anywhere, even by kill -9, goes on from there, and a page put again
+// because the run stopped between the put and the meta is skipped, being
+// seen. A new generation (prepare's Restart) starts from the first page.
+const (
+	pageWindow     = 64
+	pageTopUp      = 50 * time.Millisecond // how often a full window is looked at
+	pagesSeededKey = "pages-seeded"
+)
+
+// seedPages puts the listing pages of cfg, a window at a time, until all
+// are put or ctx ends.
+func seedPages(ctx context.Context, db store.Backend, cfg *Config) error {
+	pos, err := seededPos(ctx, db)
+	if err != nil {
+		return err
+	}
+	for {
+		counts, err := db.Counts(ctx)
+		if err != nil {
+			return err
+		}
+		l := counts[QueueList]
+		if room := pageWindow - l.Ready - l.Leased; room >= pageWindow/2 {
+			var seeds []pageSeed
+			seeds, pos = cfg.Pages.next(pos, room)
+			if len(seeds) == 0 {
+				return nil
+			}
+			tasks := make([]store.Task, len(seeds))
+			for i, s := range seeds {
+				tasks[i] = pageTask(QueueList, PageTask{URL: cfg.PageURL(s.page), Page: s.page, Open: s.open})
+			}
+			if _, err := db.Put(ctx, tasks...); err != nil {
+				return err
+			}
+			if err := db.SetMeta(ctx, pagesSeededKey, fmt.Sprintf("%d:%d", pos.R, pos.N)); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pageTopUp):
+		}
+	}
+}
+
+// seededPos is how far an earlier run of this generation seeded the
+// listing pages: the start if none did.
+func seededPos(ctx context.Context, db store.Backend) (pagePos, error) {
+	v, err := db.Meta(ctx, pagesSeededKey)
+	if err != nil || v == "" {
+		return pagePos{}, err
+	}
+	var pos pagePos
+	if _, err := fmt.Sscanf(v, "%d:%d", &pos.R, &pos.N); err != nil {
+		return pagePos{}, fmt.Errorf("read %s %q: %w", pagesSeededKey, v, err)
+	}
+	return pos, nil
 }
 
 // seedCSV adds a task for every row of a CSV that holds a URL.

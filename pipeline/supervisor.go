@@ -75,7 +75,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	done := func(ctx context.Context, counts map[string]store.QueueCounts) (bool, error) {
 		select {
 		case err := <-seedErr:
-			if err != nil {
+			// A seed stopped by a Ctrl-C is no error: the run is
+			// interrupted, and the next one seeds on from where it got.
+			if err != nil && ctx.Err() == nil {
 				return false, err
 			}
 		default:
@@ -287,6 +289,9 @@ func prepare(ctx context.Context, db store.Backend, cfg *Config) error {
 		// A finished crawl run again walks its pages again (new images are
 		// found) while files already on disk are skipped by the downloader.
 		if err := db.Restart(ctx, QueueList, QueueParse, QueueDownload); err != nil {
+			return err
+		}
+		if err := db.SetMeta(ctx, pagesSeededKey, ""); err != nil { // seed from the first page
 			return err
 		}
 	}

@@ -359,7 +359,7 @@ func TestFaultSelectorAnswers(t *testing.T) {
 		"failed " + s.URL("/img/far.jpg") + ": ",
 		"stopped after 10 redirects",
 		"failed " + s.URL("/list/2.html") + ": ",
-		"larger than 33554432 bytes",
+		"larger than 16777216 bytes: body too large: over the page cap of 16MiB (--max-page-size)",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stderr)
@@ -988,7 +988,7 @@ func TestFaultKillLoop(t *testing.T) {
 }
 
 // TestFaultMaxSize: files are streamed, capped only by --max-size: one
-// larger than the 32 MiB cap on pages is downloaded whole; with --max-size,
+// larger than the cap on pages (--max-page-size) is downloaded whole; with --max-size,
 // larger files (announced or not) are skipped and reported, nothing of
 // them kept.
 func TestFaultMaxSize(t *testing.T) {

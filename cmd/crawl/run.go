@@ -33,6 +33,7 @@ type options struct {
 	out      string
 	delay    time.Duration
 	maxSize  string
+	maxPage  string
 	queue    string
 	job      string
 	proxy    proxyValue
@@ -130,6 +131,7 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	f.StringVar(&o.cfg.Title, "title", "", "where {title} comes from on a detail page (default: <title>)")
 	f.BoolVar(&o.cfg.Render, "render", false, "load listing and detail pages in headless Chromium and select on the rendered page")
 	f.StringVar(&o.cfg.RenderWait, "render-wait", "", "with --render: wait for this CSS selector, or this long (2s), before selecting (default: until the network is quiet)")
+	f.StringVar(&o.maxPage, "max-page-size", "16MiB", "refuse (and report) a listing or detail page larger than this once decoded; each page stage process may take 18 times it for the pages it reads at once")
 	addShared(f, o)
 
 	get := &cobra.Command{
@@ -292,6 +294,13 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 			return fmt.Errorf("--max-size: %w", err)
 		}
 		o.cfg.MaxSize = n
+	}
+	if o.maxPage != "" {
+		n, err := pipeline.ParseSize(o.maxPage)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--max-page-size %q: want a size of at least 1 byte, such as 32MiB", o.maxPage)
+		}
+		o.cfg.MaxPageSize = n
 	}
 	if o.rate != "" {
 		n, err := pipeline.ParseRate(o.rate)
