@@ -172,6 +172,18 @@ const (
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
 
+	// The batch forms of sqlAck and sqlRecordFile: ?1 is a JSON array of
+	// task IDs, or of [url, path, bytes, sha256, content_type, source,
+	// worker] rows, stored in the array's order. (WHERE true tells SQLite's
+	// parser that ON CONFLICT is the upsert's, not a join's.)
+	sqlAckMany     = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
+	sqlRecordFiles = `INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+			json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]')
+		FROM json_each(?1) WHERE true ORDER BY key
+		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
+			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
+
 	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
 	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
 	// a folder D occupies D (leaf 0). M can be a file if no folder is one
@@ -267,7 +279,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxIdleConns(readers)
 
 	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
-		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
+		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany, sqlRecordFiles,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
 		sqlDropName, sqlDropTaken, sqlReservedOrKept} {
 		st, err := db.w.PrepareContext(ctx, q)
