@@ -281,7 +281,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany, sqlRecordFiles,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken, sqlReservedOrKept} {
+		sqlDropName, sqlDropTaken, sqlNamesOf, sqlTakenOf, sqlAddNames, sqlAddTakens} {
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))
