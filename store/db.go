@@ -148,12 +148,16 @@ const (
 	// tasks in the order they became due. Each branch is one index range scan
 	// on tasks_due; the write lock taken by BEGIN IMMEDIATE makes the select
 	// and the update one atomic step, so no task goes to two owners.
+	// The limits are written "? + 0": SQLite's planner reads a bare "LIMIT
+	// ?" as a constant, and a statement whose constant then changes is
+	// compiled again at its next step; the pool's lease size changes from
+	// one lease to the next.
 	sqlLease = `UPDATE tasks SET state = 1, owner = ?, not_before = ?
 		WHERE id IN (
-			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 1 AND not_before <= ? LIMIT ?)
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 1 AND not_before <= ? LIMIT ? + 0)
 			UNION ALL
-			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ?)
-			LIMIT ?)
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ? + 0)
+			LIMIT ? + 0)
 		RETURNING id, key, data`
 
 	sqlHasDue = `SELECT EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 0 AND not_before <= ?2)
