@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -138,14 +139,32 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 `
 
+// The batch statements take their rows as one JSON array, read with
+// json_each. A string that may hold any bytes (a URL, a header) goes in
+// hex (hexText) and comes out with unhex as the same bytes, where JSON
+// would have replaced the invalid UTF-8 in it; textAtN is the SQL for the
+// string at index N of a row, textOf for a whole element.
+const (
+	textOf  = `CAST(unhex(value) AS TEXT)`
+	textAt0 = `CAST(unhex(value ->> 0) AS TEXT)`
+	textAt1 = `CAST(unhex(value ->> 1) AS TEXT)`
+	textAt3 = `CAST(unhex(value ->> 3) AS TEXT)`
+	textAt4 = `CAST(unhex(value ->> 4) AS TEXT)`
+	textAt5 = `CAST(unhex(value ->> 5) AS TEXT)`
+	textAt6 = `CAST(unhex(value ->> 6) AS TEXT)`
+)
+
+// hexText is s as the batch statements take it: its bytes in hex.
+func hexText(s string) string { return hex.EncodeToString([]byte(s)) }
+
 // SQL run through prepared statements. The writer's statements run inside
 // BEGIN IMMEDIATE transactions on the single writer connection.
 const (
 	// sqlPutMany puts tasks not put before: ?1 is a JSON array of
-	// [queue, key, data in hex or null] rows, put in the array's order;
-	// ?2 is now.
+	// [queue, key, data] rows (see hexText), put in the array's order; ?2
+	// is now.
 	sqlPutMany = `INSERT INTO tasks(queue, key, data, not_before)
-		SELECT value ->> 0, value ->> 1, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
+		SELECT ` + textAt0 + `, ` + textAt1 + `, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
 		ON CONFLICT(queue, key) DO NOTHING`
 
 	// Expired leases first (their work was lost once already), then ready
@@ -182,12 +201,11 @@ const (
 
 	// The batch forms of sqlAck and sqlRecordFile: ?1 is a JSON array of
 	// task IDs, or of [url, path, bytes, sha256, content_type, source,
-	// worker] rows, stored in the array's order. (WHERE true tells SQLite's
-	// parser that ON CONFLICT is the upsert's, not a join's.)
+	// worker] rows (see hexText), stored in the array's order. (WHERE true
+	// tells SQLite's parser that ON CONFLICT is the upsert's, not a join's.)
 	sqlAckMany     = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
 	sqlRecordFiles = `INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-			json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]')
+		SELECT ` + textAt0 + `, ` + textAt1 + `, value ->> 2, ` + textAt3 + `, ` + textAt4 + `, ` + textAt5 + `, ` + textAt6 + `
 		FROM json_each(?1) WHERE true ORDER BY key
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`

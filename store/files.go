@@ -78,7 +78,8 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 				errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, ErrNoTask)
 			default:
 				f := a.File
-				rows = append(rows, [7]any{f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker})
+				rows = append(rows, [7]any{hexText(f.URL), hexText(f.Path), f.Bytes, hexText(f.SHA256),
+					hexText(f.ContentType), hexText(f.Source), hexText(f.Worker)})
 			}
 		}
 		if len(rows) == 0 {

@@ -50,7 +50,7 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 
 // put inserts tasks inside tx and returns how many were new: one
 // statement, whatever their number (sqlPutMany, the tasks as one JSON
-// array, their data in hex).
+// array, their strings and data in hex).
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
@@ -60,7 +60,7 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 		if t.Queue == "" || t.Key == "" {
 			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
 		}
-		rows[i] = [3]any{t.Queue, t.Key, nil}
+		rows[i] = [3]any{hexText(t.Queue), hexText(t.Key), nil}
 		if t.Data != nil {
 			rows[i][2] = hex.EncodeToString(t.Data)
 		}

@@ -10,19 +10,19 @@ import (
 
 // The batch forms of the name reservation's statements, for ReserveMany:
 // ?1 is a JSON array (of URLs, of folded names, of [url, path] or [fold,
-// leaf] rows).
+// leaf] rows), its strings in hex (hexText).
 const (
 	// sqlNamesOf finds, for each URL of ?1 (by its index), the path
 	// reserved for it and the name KeepName kept for it.
-	sqlNamesOf = `SELECT j.key, n.path, m.value FROM json_each(?1) j
-		LEFT JOIN names n ON n.url = j.value
-		LEFT JOIN meta m ON m.key = ?2 || j.value`
+	sqlNamesOf = `SELECT j.key, n.path, m.value FROM (SELECT key, ` + textOf + ` AS url FROM json_each(?1)) j
+		LEFT JOIN names n ON n.url = j.url
+		LEFT JOIN meta m ON m.key = ?2 || j.url`
 	// sqlTakenOf returns the rows of taken among the folded names of ?1.
-	sqlTakenOf  = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
+	sqlTakenOf  = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT ` + textOf + ` FROM json_each(?1))`
 	sqlAddNames = `INSERT INTO names(url, path)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)`
+		SELECT ` + textAt0 + `, ` + textAt1 + ` FROM json_each(?1)`
 	sqlAddTakens = `INSERT INTO taken(fold, leaf)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1) WHERE true
+		SELECT ` + textAt0 + `, value ->> 1 FROM json_each(?1) WHERE true
 		ON CONFLICT(fold) DO NOTHING`
 )
 
@@ -68,7 +68,9 @@ func (b *nameBatch) reserve(ctx context.Context, wants []NameWant, res []Reserva
 			continue
 		}
 		quick[i] = segs
-		folds = append(folds, clashes(fold(strings.Join(segs, "/")))...)
+		for _, c := range clashes(fold(strings.Join(segs, "/"))) {
+			folds = append(folds, hexText(c))
+		}
 	}
 	if err := b.readTaken(ctx, folds); err != nil {
 		return err
@@ -129,7 +131,7 @@ func (b *nameBatch) one(ctx context.Context, w NameWant, before earlier, segs []
 func (b *nameBatch) lookup(ctx context.Context, wants []NameWant) ([]earlier, error) {
 	urls := make([]string, len(wants))
 	for i, w := range wants {
-		urls[i] = w.URL
+		urls[i] = hexText(w.URL)
 	}
 	list, err := json.Marshal(urls)
 	if err != nil {
@@ -223,8 +225,8 @@ func (b *nameBatch) hold(rawURL, path string) {
 	f := fold(path)
 	b.paths[rawURL] = path
 	b.rows[f] = true
-	b.names = append(b.names, [2]string{rawURL, path})
-	b.taken = append(b.taken, [2]any{f, 1})
+	b.names = append(b.names, [2]string{hexText(rawURL), hexText(path)})
+	b.taken = append(b.taken, [2]any{hexText(f), 1})
 }
 
 // flush stores the names held: two statements.
