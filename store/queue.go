@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,33 +46,29 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	return added, nil
 }
 
-// put inserts tasks inside tx and returns how many were new: one
-// statement, whatever their number (sqlPutMany, the tasks as one JSON
-// array, their strings and data in hex).
+// put inserts tasks inside tx and returns how many were new.
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	rows := make([][3]any, len(tasks))
-	for i, t := range tasks {
+	st := db.stmt(ctx, tx, sqlPut)
+	now := db.now().UnixNano()
+	added := 0
+	for _, t := range tasks {
 		if t.Queue == "" || t.Key == "" {
 			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
 		}
-		rows[i] = [3]any{hexText(t.Queue), hexText(t.Key), nil}
-		if t.Data != nil {
-			rows[i][2] = hex.EncodeToString(t.Data)
+		res, err := st.ExecContext(ctx, t.Queue, t.Key, t.Data, now)
+		if err != nil {
+			return 0, fmt.Errorf("put %s task %q: %w", t.Queue, t.Key, err)
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		added += int(n)
 	}
-	list, err := json.Marshal(rows)
-	if err != nil {
-		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
-	}
-	res, err := db.stmt(ctx, tx, sqlPutMany).ExecContext(ctx, list, db.now().UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return added, nil
 }
 
 // Lease is [Backend.Lease]: the lease runs until now + the TTL of
