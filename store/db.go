@@ -317,6 +317,11 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		db.rs[q] = st
 	}
+	// From here on the writer waits for the write lock in untilFree, not
+	// in SQLite's busy handler.
+	if _, err := db.w.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return fail(err)
+	}
 	return db, nil
 }
 
@@ -462,10 +467,15 @@ func (db *DB) Close() error {
 //
 // Writes are not group-committed across goroutines here: a process that
 // keeps the write lock busy back to back starves the other stage
-// processes, whose SQLite busy handler sleeps while it waits. The download
-// stage batches its own writes instead (ReserveMany, AckFiles).
+// processes. The download stage batches its own writes instead
+// (ReserveMany, AckFiles).
 func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	err := db.untilFree(ctx, func() error {
+		var err error
+		tx, err = db.w.BeginTx(ctx, nil)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
@@ -477,6 +487,39 @@ func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Contex
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// Waits of untilFree between two tries for the write lock.
+const (
+	lockFirstWait = 20 * time.Microsecond
+	lockMaxWait   = 500 * time.Microsecond
+)
+
+// untilFree runs try, which takes the write lock first (BEGIN IMMEDIATE,
+// or a lone write statement), until the lock is free or busyTimeout has
+// passed. SQLite's own busy handler waits 1, 2, 5, ... up to 100 ms
+// between tries: against a process that writes nearly back to back (the
+// seed of a long list) the waiter seldom wakes in a gap, and a stage could
+// wait seconds. Here the waits stay under half a millisecond, so a gap
+// between another process's transactions is found; a try costs a few
+// microseconds.
+func (db *DB) untilFree(ctx context.Context, try func() error) error {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	wait := lockFirstWait
+	for {
+		err := try()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, lockMaxWait)
+	}
 }
 
 // quick is the context for a short read: a reader never waits for a lock in
@@ -500,7 +543,12 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 // it cannot hit the deferred-transaction upgrade deadlock; it saves
 // BEGIN IMMEDIATE and COMMIT round trips on the hot paths.
 func (db *DB) exec1(ctx context.Context, what, q string, args ...any) error {
-	res, err := db.ws[q].ExecContext(ctx, args...)
+	var res sql.Result
+	err := db.untilFree(ctx, func() error {
+		var err error
+		res, err = db.ws[q].ExecContext(ctx, args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
