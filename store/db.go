@@ -160,7 +160,11 @@ func hexText(s string) string { return hex.EncodeToString([]byte(s)) }
 // SQL run through prepared statements. The writer's statements run inside
 // BEGIN IMMEDIATE transactions on the single writer connection.
 const (
-	sqlPut = `INSERT INTO tasks(queue, key, data, not_before) VALUES (?, ?, ?, ?)
+	// sqlPutMany puts tasks not put before: ?1 is a JSON array of
+	// [queue, key, data] rows (see hexText), put in the array's order; ?2
+	// is now.
+	sqlPutMany = `INSERT INTO tasks(queue, key, data, not_before)
+		SELECT ` + textAt0 + `, ` + textAt1 + `, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
 		ON CONFLICT(queue, key) DO NOTHING`
 
 	// Expired leases first (their work was lost once already), then ready
@@ -300,7 +304,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
+	for _, q := range []string{sqlPutMany, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
 		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany, sqlRecordFiles,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
 		sqlDropName, sqlDropTaken, sqlNamesOf, sqlTakenOf, sqlAddNames, sqlAddTakens} {
