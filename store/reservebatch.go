@@ -10,7 +10,8 @@ import (
 
 // The batch forms of the name reservation's statements, for ReserveMany:
 // ?1 is a JSON array (of URLs, of folded names, of [url, path] or [fold,
-// leaf] rows), its strings in hex (hexText).
+// leaf] rows). URLs go in hex (hexText); names and paths come out of
+// SafePath, which leaves no invalid UTF-8 in them, and go as they are.
 const (
 	// sqlNamesOf finds, for each URL of ?1 (by its index), the path
 	// reserved for it and the name KeepName kept for it.
@@ -18,11 +19,11 @@ const (
 		LEFT JOIN names n ON n.url = j.url
 		LEFT JOIN meta m ON m.key = ?2 || j.url`
 	// sqlTakenOf returns the rows of taken among the folded names of ?1.
-	sqlTakenOf  = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT ` + textOf + ` FROM json_each(?1))`
+	sqlTakenOf  = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
 	sqlAddNames = `INSERT INTO names(url, path)
-		SELECT ` + textAt0 + `, ` + textAt1 + ` FROM json_each(?1)`
+		SELECT ` + textAt0 + `, value ->> 1 FROM json_each(?1)`
 	sqlAddTakens = `INSERT INTO taken(fold, leaf)
-		SELECT ` + textAt0 + `, value ->> 1 FROM json_each(?1) WHERE true
+		SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
 		ON CONFLICT(fold) DO NOTHING`
 )
 
@@ -68,9 +69,7 @@ func (b *nameBatch) reserve(ctx context.Context, wants []NameWant, res []Reserva
 			continue
 		}
 		quick[i] = segs
-		for _, c := range clashes(fold(strings.Join(segs, "/"))) {
-			folds = append(folds, hexText(c))
-		}
+		folds = append(folds, clashes(fold(strings.Join(segs, "/")))...)
 	}
 	if err := b.readTaken(ctx, folds); err != nil {
 		return err
@@ -225,8 +224,8 @@ func (b *nameBatch) hold(rawURL, path string) {
 	f := fold(path)
 	b.paths[rawURL] = path
 	b.rows[f] = true
-	b.names = append(b.names, [2]string{hexText(rawURL), hexText(path)})
-	b.taken = append(b.taken, [2]any{hexText(f), 1})
+	b.names = append(b.names, [2]string{hexText(rawURL), path})
+	b.taken = append(b.taken, [2]any{f, 1})
 }
 
 // flush stores the names held: two statements.
