@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
@@ -140,33 +141,77 @@ CREATE TABLE IF NOT EXISTS tasks (
 `
 
 // The batch statements take their rows as one JSON array, read with
-// json_each. A string that may hold any bytes (a URL, a header) goes in
-// hex (hexText) and comes out with unhex as the same bytes, where JSON
-// would have replaced the invalid UTF-8 in it; textAtN is the SQL for the
-// string at index N of a row, textOf for a whole element.
-const (
-	textOf  = `CAST(unhex(value) AS TEXT)`
-	textAt0 = `CAST(unhex(value ->> 0) AS TEXT)`
-	textAt1 = `CAST(unhex(value ->> 1) AS TEXT)`
-	textAt3 = `CAST(unhex(value ->> 3) AS TEXT)`
-	textAt4 = `CAST(unhex(value ->> 4) AS TEXT)`
-	textAt5 = `CAST(unhex(value ->> 5) AS TEXT)`
-	textAt6 = `CAST(unhex(value ->> 6) AS TEXT)`
-)
+// json_each. JSON would replace the invalid UTF-8 of a string that may hold
+// any bytes (a URL, a header), so a batch with such a string passes all its
+// strings in hex, and the statement's hex form reads them back with unhex
+// as the same bytes; a batch of valid UTF-8 (nearly always) passes them as
+// they are. batchSQL writes both forms of a statement.
 
-// hexText is s as the batch statements take it: its bytes in hex.
-func hexText(s string) string { return hex.EncodeToString([]byte(s)) }
+// textCodec is how a batch passes its strings: in hex, or as they are.
+type textCodec bool
+
+// codecFor is the codec for a batch holding the strings ss.
+func codecFor(ss ...string) textCodec {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// text is s as the batch statements take it under c.
+func (c textCodec) text(s string) string {
+	if c {
+		return hex.EncodeToString([]byte(s))
+	}
+	return s
+}
+
+// of returns the form of a statement of batchSQL that c reads.
+func (c textCodec) of(forms [2]string) string {
+	if c {
+		return forms[1]
+	}
+	return forms[0]
+}
+
+// batchSQL returns the forms of the batch statement tmpl, in which {N}
+// stands for the string at index N of a row and {v} for a whole element:
+// read as they are, then from hex.
+func batchSQL(tmpl string) [2]string {
+	plain, hexed := tmpl, tmpl
+	for i := 0; i < 10; i++ {
+		m, v := fmt.Sprintf("{%d}", i), fmt.Sprintf("value ->> %d", i)
+		plain = strings.ReplaceAll(plain, m, v)
+		hexed = strings.ReplaceAll(hexed, m, "CAST(unhex("+v+") AS TEXT)")
+	}
+	plain = strings.ReplaceAll(plain, "{v}", "value")
+	hexed = strings.ReplaceAll(hexed, "{v}", "CAST(unhex(value) AS TEXT)")
+	return [2]string{plain, hexed}
+}
+
+// The batch statements, in their two forms. sqlPutMany puts tasks not put
+// before: ?1 is a JSON array of [queue, key, data in hex or null] rows,
+// put in the array's order; ?2 is now. sqlRecordFiles is the batch form of
+// sqlRecordFile: ?1 is a JSON array of [url, path, bytes, sha256,
+// content_type, source, worker] rows, stored in the array's order. (WHERE
+// true tells SQLite's parser that ON CONFLICT is the upsert's, not a
+// join's.)
+var (
+	sqlPutMany = batchSQL(`INSERT INTO tasks(queue, key, data, not_before)
+		SELECT {0}, {1}, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
+		ON CONFLICT(queue, key) DO NOTHING`)
+	sqlRecordFiles = batchSQL(`INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
+		SELECT {0}, {1}, value ->> 2, {3}, {4}, {5}, {6}
+		FROM json_each(?1) WHERE true ORDER BY key
+		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
+			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`)
+)
 
 // SQL run through prepared statements. The writer's statements run inside
 // BEGIN IMMEDIATE transactions on the single writer connection.
 const (
-	// sqlPutMany puts tasks not put before: ?1 is a JSON array of
-	// [queue, key, data] rows (see hexText), put in the array's order; ?2
-	// is now.
-	sqlPutMany = `INSERT INTO tasks(queue, key, data, not_before)
-		SELECT ` + textAt0 + `, ` + textAt1 + `, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
-		ON CONFLICT(queue, key) DO NOTHING`
-
 	// Expired leases first (their work was lost once already), then ready
 	// tasks in the order they became due. Each branch is one index range scan
 	// on tasks_due; the write lock taken by BEGIN IMMEDIATE makes the select
@@ -199,16 +244,8 @@ const (
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
 
-	// The batch forms of sqlAck and sqlRecordFile: ?1 is a JSON array of
-	// task IDs, or of [url, path, bytes, sha256, content_type, source,
-	// worker] rows (see hexText), stored in the array's order. (WHERE true
-	// tells SQLite's parser that ON CONFLICT is the upsert's, not a join's.)
-	sqlAckMany     = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
-	sqlRecordFiles = `INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
-		SELECT ` + textAt0 + `, ` + textAt1 + `, value ->> 2, ` + textAt3 + `, ` + textAt4 + `, ` + textAt5 + `, ` + textAt6 + `
-		FROM json_each(?1) WHERE true ORDER BY key
-		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
-			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
+	// The batch form of sqlAck: ?1 is a JSON array of task IDs.
+	sqlAckMany = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
 
 	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
 	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
@@ -304,10 +341,14 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	for _, q := range []string{sqlPutMany, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
-		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany, sqlRecordFiles,
+	writes := []string{sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
+		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken, sqlNamesOf, sqlTakenOf, sqlAddNames, sqlAddTakens} {
+		sqlDropName, sqlDropTaken, sqlTakenOf, sqlAddTakens}
+	for _, forms := range [][2]string{sqlPutMany, sqlRecordFiles, sqlNamesOf, sqlAddNames} {
+		writes = append(writes, forms[:]...)
+	}
+	for _, q := range writes {
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))

@@ -70,7 +70,8 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 		if err != nil {
 			return err
 		}
-		rows := make([][7]any, 0, len(ids))
+		var files []File
+		var c textCodec
 		for i, a := range acks {
 			switch {
 			case errs[i] != nil:
@@ -78,18 +79,23 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 				errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, ErrNoTask)
 			default:
 				f := a.File
-				rows = append(rows, [7]any{hexText(f.URL), hexText(f.Path), f.Bytes, hexText(f.SHA256),
-					hexText(f.ContentType), hexText(f.Source), hexText(f.Worker)})
+				files = append(files, f)
+				c = c || codecFor(f.URL, f.Path, f.SHA256, f.ContentType, f.Source, f.Worker)
 			}
 		}
-		if len(rows) == 0 {
+		if len(files) == 0 {
 			return nil
+		}
+		rows := make([][7]any, len(files))
+		for i, f := range files {
+			rows[i] = [7]any{c.text(f.URL), c.text(f.Path), f.Bytes, c.text(f.SHA256),
+				c.text(f.ContentType), c.text(f.Source), c.text(f.Worker)}
 		}
 		list, err := json.Marshal(rows)
 		if err != nil {
 			return err
 		}
-		_, err = db.stmt(ctx, tx, sqlRecordFiles).ExecContext(ctx, list)
+		_, err = db.stmt(ctx, tx, c.of(sqlRecordFiles)).ExecContext(ctx, list)
 		return err
 	})
 	if err != nil {

@@ -50,17 +50,21 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 
 // put inserts tasks inside tx and returns how many were new: one
 // statement, whatever their number (sqlPutMany, the tasks as one JSON
-// array, their strings and data in hex).
+// array, their data in hex).
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	rows := make([][3]any, len(tasks))
-	for i, t := range tasks {
+	var c textCodec
+	for _, t := range tasks {
 		if t.Queue == "" || t.Key == "" {
 			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
 		}
-		rows[i] = [3]any{hexText(t.Queue), hexText(t.Key), nil}
+		c = c || codecFor(t.Queue, t.Key)
+	}
+	rows := make([][3]any, len(tasks))
+	for i, t := range tasks {
+		rows[i] = [3]any{c.text(t.Queue), c.text(t.Key), nil}
 		if t.Data != nil {
 			rows[i][2] = hex.EncodeToString(t.Data)
 		}
@@ -69,7 +73,7 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
 	}
-	res, err := db.stmt(ctx, tx, sqlPutMany).ExecContext(ctx, list, db.now().UnixNano())
+	res, err := db.stmt(ctx, tx, c.of(sqlPutMany)).ExecContext(ctx, list, db.now().UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
 	}

@@ -10,18 +10,21 @@ import (
 
 // The batch forms of the name reservation's statements, for ReserveMany:
 // ?1 is a JSON array (of URLs, of folded names, of [url, path] or [fold,
-// leaf] rows). URLs go in hex (hexText); names and paths come out of
+// leaf] rows). URLs go as textCodec says; names and paths come out of
 // SafePath, which leaves no invalid UTF-8 in them, and go as they are.
-const (
+var (
 	// sqlNamesOf finds, for each URL of ?1 (by its index), the path
 	// reserved for it and the name KeepName kept for it.
-	sqlNamesOf = `SELECT j.key, n.path, m.value FROM (SELECT key, ` + textOf + ` AS url FROM json_each(?1)) j
+	sqlNamesOf = batchSQL(`SELECT j.key, n.path, m.value FROM (SELECT key, {v} AS url FROM json_each(?1)) j
 		LEFT JOIN names n ON n.url = j.url
-		LEFT JOIN meta m ON m.key = ?2 || j.url`
+		LEFT JOIN meta m ON m.key = ?2 || j.url`)
+	sqlAddNames = batchSQL(`INSERT INTO names(url, path)
+		SELECT {0}, value ->> 1 FROM json_each(?1)`)
+)
+
+const (
 	// sqlTakenOf returns the rows of taken among the folded names of ?1.
-	sqlTakenOf  = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
-	sqlAddNames = `INSERT INTO names(url, path)
-		SELECT ` + textAt0 + `, value ->> 1 FROM json_each(?1)`
+	sqlTakenOf   = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
 	sqlAddTakens = `INSERT INTO taken(fold, leaf)
 		SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
 		ON CONFLICT(fold) DO NOTHING`
@@ -45,6 +48,7 @@ type nameBatch struct {
 	rows  map[string]bool   // fold → leaf: rows of taken read or added
 	paths map[string]string // URL → path reserved in this batch
 	names [][2]string       // [url, path] to insert
+	c     textCodec         // how the batch passes its URLs
 	taken [][2]any          // [fold, leaf] to insert
 }
 
@@ -54,6 +58,9 @@ type earlier struct{ path, kept sql.NullString }
 
 // reserve fills res[i] with the outcome of wants[i].
 func (b *nameBatch) reserve(ctx context.Context, wants []NameWant, res []Reservation) error {
+	for _, w := range wants {
+		b.c = b.c || codecFor(w.URL)
+	}
 	before, err := b.lookup(ctx, wants)
 	if err != nil {
 		return err
@@ -130,13 +137,13 @@ func (b *nameBatch) one(ctx context.Context, w NameWant, before earlier, segs []
 func (b *nameBatch) lookup(ctx context.Context, wants []NameWant) ([]earlier, error) {
 	urls := make([]string, len(wants))
 	for i, w := range wants {
-		urls[i] = hexText(w.URL)
+		urls[i] = b.c.text(w.URL)
 	}
 	list, err := json.Marshal(urls)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := b.d.db.stmt(ctx, b.tx, sqlNamesOf).QueryContext(ctx, list, keptPrefix)
+	rows, err := b.d.db.stmt(ctx, b.tx, b.c.of(sqlNamesOf)).QueryContext(ctx, list, keptPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +231,7 @@ func (b *nameBatch) hold(rawURL, path string) {
 	f := fold(path)
 	b.paths[rawURL] = path
 	b.rows[f] = true
-	b.names = append(b.names, [2]string{hexText(rawURL), path})
+	b.names = append(b.names, [2]string{b.c.text(rawURL), path})
 	b.taken = append(b.taken, [2]any{f, 1})
 }
 
@@ -236,7 +243,7 @@ func (b *nameBatch) flush(ctx context.Context) error {
 	for _, st := range []struct {
 		q    string
 		rows any
-	}{{sqlAddNames, b.names}, {sqlAddTakens, b.taken}} {
+	}{{b.c.of(sqlAddNames), b.names}, {sqlAddTakens, b.taken}} {
 		list, err := json.Marshal(st.rows)
 		if err != nil {
 			return err
