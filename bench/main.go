@@ -39,6 +39,8 @@ type options struct {
 	label     string
 	mem       string
 	memFor    time.Duration
+	chart     string
+	svg       string
 }
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 	flag.DurationVar(&o.mFor, "w1m-for", 0, "interrupt the w1m run after this long (default 20s, 5s with --quick)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on one run after this long")
 	flag.StringVar(&o.label, "label", "", "what the crawl binary is, for the output and JSON (scripts/bench.sh passes git describe)")
+	flag.StringVar(&o.chart, "chart", "", "write no runs: draw the ratios of crawl against each peer, from the JSON of a side-by-side run (the shared benchmark's --json), as the SVG --svg")
+	flag.StringVar(&o.svg, "svg", "docs/bench-ratios.svg", "the SVG file --chart writes")
 	flag.StringVar(&o.pprof, "pprof", "", "write CPU and heap profiles of every crawl process under DIR/<workload>-<run>/ (CRAWL_PROFILE)")
 	flag.StringVar(&o.mem, "mem", "", "instead of the workloads, the page memory cases (a,b,c,d,e or all; needs --crawl)")
 	flag.DurationVar(&o.memFor, "mem-for", 10*time.Second, "how long case d of -mem runs")
@@ -69,6 +73,13 @@ func main() {
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
+	}
+	if o.chart != "" {
+		if err := chartMain(o.chart, o.svg); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(2)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	run := benchMain

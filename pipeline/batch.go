@@ -25,9 +25,12 @@ type fileAck struct {
 // Acker settings: a batch is what finishes within ackEvery of its first
 // file, or ackBatch files, whichever comes first, so that the write lock
 // is free most of the time for the other stage processes; ackQueue files
-// may wait before a worker that finishes one more blocks.
+// may wait before a worker that finishes one more blocks. A record costs
+// little in a batch (AckFiles is two statements for any number) and a
+// transaction much, so the window is long enough for a few files of a
+// few hundred KB to come in together.
 const (
-	ackEvery = 5 * time.Millisecond
+	ackEvery = 20 * time.Millisecond
 	ackBatch = 128
 	ackQueue = 256
 )

@@ -5,6 +5,7 @@
 #   ./scripts/bench.sh --quick                 # small workloads, seconds
 #   ./scripts/bench.sh                         # everything, 3 runs each
 #   ./scripts/bench.sh -w w1,w2,w1list -n 5 --json /tmp/bench.json
+#   ./scripts/bench.sh --chart peers.json      # docs/bench-ratios.svg from a side-by-side run's JSON
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,7 @@ crawl_given=no
 for a in "$@"; do
   case "$a" in
     --crawl|--crawl=*|-crawl|-crawl=*) crawl_given=yes ;;
+    --chart|--chart=*|-chart|-chart=*) crawl_given=yes ;; # draws, runs nothing
   esac
 done
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
@@ -138,22 +140,92 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 `
 
+// The batch statements take their rows as one JSON array, read with
+// json_each. JSON would replace the invalid UTF-8 of a string that may hold
+// any bytes (a URL, a header), so a batch with such a string passes all its
+// strings in hex, and the statement's hex form reads them back with unhex
+// as the same bytes; a batch of valid UTF-8 (nearly always) passes them as
+// they are. batchSQL writes both forms of a statement.
+
+// textCodec is how a batch passes its strings: in hex, or as they are.
+type textCodec bool
+
+// codecFor is the codec for a batch holding the strings ss.
+func codecFor(ss ...string) textCodec {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// text is s as the batch statements take it under c.
+func (c textCodec) text(s string) string {
+	if c {
+		return hex.EncodeToString([]byte(s))
+	}
+	return s
+}
+
+// of returns the form of a statement of batchSQL that c reads.
+func (c textCodec) of(forms [2]string) string {
+	if c {
+		return forms[1]
+	}
+	return forms[0]
+}
+
+// batchSQL returns the forms of the batch statement tmpl, in which {N}
+// stands for the string at index N of a row and {v} for a whole element:
+// read as they are, then from hex.
+func batchSQL(tmpl string) [2]string {
+	plain, hexed := tmpl, tmpl
+	for i := 0; i < 10; i++ {
+		m, v := fmt.Sprintf("{%d}", i), fmt.Sprintf("value ->> %d", i)
+		plain = strings.ReplaceAll(plain, m, v)
+		hexed = strings.ReplaceAll(hexed, m, "CAST(unhex("+v+") AS TEXT)")
+	}
+	plain = strings.ReplaceAll(plain, "{v}", "value")
+	hexed = strings.ReplaceAll(hexed, "{v}", "CAST(unhex(value) AS TEXT)")
+	return [2]string{plain, hexed}
+}
+
+// The batch statements, in their two forms. sqlPutMany puts tasks not put
+// before: ?1 is a JSON array of [queue, key, data in hex or null] rows,
+// put in the array's order; ?2 is now. sqlRecordFiles is the batch form of
+// sqlRecordFile: ?1 is a JSON array of [url, path, bytes, sha256,
+// content_type, source, worker] rows, stored in the array's order. (WHERE
+// true tells SQLite's parser that ON CONFLICT is the upsert's, not a
+// join's.)
+var (
+	sqlPutMany = batchSQL(`INSERT INTO tasks(queue, key, data, not_before)
+		SELECT {0}, {1}, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
+		ON CONFLICT(queue, key) DO NOTHING`)
+	sqlRecordFiles = batchSQL(`INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
+		SELECT {0}, {1}, value ->> 2, {3}, {4}, {5}, {6}
+		FROM json_each(?1) WHERE true ORDER BY key
+		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
+			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`)
+)
+
 // SQL run through prepared statements. The writer's statements run inside
 // BEGIN IMMEDIATE transactions on the single writer connection.
 const (
-	sqlPut = `INSERT INTO tasks(queue, key, data, not_before) VALUES (?, ?, ?, ?)
-		ON CONFLICT(queue, key) DO NOTHING`
-
 	// Expired leases first (their work was lost once already), then ready
 	// tasks in the order they became due. Each branch is one index range scan
 	// on tasks_due; the write lock taken by BEGIN IMMEDIATE makes the select
 	// and the update one atomic step, so no task goes to two owners.
+	// The limits are written "? + 0": SQLite's planner reads a bare "LIMIT
+	// ?" as a constant, and a statement whose constant then changes is
+	// compiled again at its next step; the pool's lease size changes from
+	// one lease to the next.
 	sqlLease = `UPDATE tasks SET state = 1, owner = ?, not_before = ?
 		WHERE id IN (
-			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 1 AND not_before <= ? LIMIT ?)
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 1 AND not_before <= ? LIMIT ? + 0)
 			UNION ALL
-			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ?)
-			LIMIT ?)
+			SELECT id FROM (SELECT id FROM tasks WHERE queue = ? AND state = 0 AND not_before <= ? LIMIT ? + 0)
+			LIMIT ? + 0)
 		RETURNING id, key, data`
 
 	sqlHasDue = `SELECT EXISTS(SELECT 1 FROM tasks WHERE queue = ?1 AND state = 0 AND not_before <= ?2)
@@ -171,6 +243,9 @@ const (
 	sqlRecordFile = `INSERT INTO files(url, path, bytes, sha256, content_type, source, worker) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
+
+	// The batch form of sqlAck: ?1 is a JSON array of task IDs.
+	sqlAckMany = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
 
 	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
 	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
@@ -266,10 +341,14 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	for _, q := range []string{sqlPut, sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
-		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
+	writes := []string{sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
+		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken, sqlReservedOrKept} {
+		sqlDropName, sqlDropTaken, sqlTakenOf, sqlAddTakens}
+	for _, forms := range [][2]string{sqlPutMany, sqlRecordFiles, sqlNamesOf, sqlAddNames} {
+		writes = append(writes, forms[:]...)
+	}
+	for _, q := range writes {
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))
@@ -282,6 +361,11 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))
 		}
 		db.rs[q] = st
+	}
+	// From here on the writer waits for the write lock in untilFree, not
+	// in SQLite's busy handler.
+	if _, err := db.w.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return fail(err)
 	}
 	return db, nil
 }
@@ -429,18 +513,23 @@ func (db *DB) Close() error {
 //
 // Writes are not group-committed across goroutines here: a process that
 // keeps the write lock busy back to back starves the other stage
-// processes, whose SQLite busy handler sleeps while it waits. The download
-// stage batches its own writes instead (ReserveMany, AckFiles).
+// processes. The download stage batches its own writes instead
+// (ReserveMany, AckFiles).
 func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	// database/sql rolls back a transaction whose context is cancelled: a
 	// Ctrl-C between the statements and the commit would fail the write
-	// with "transaction has already been committed or rolled back".
-	ctx = quick(ctx)
-	tx, err := db.w.BeginTx(ctx, nil)
+	// with "transaction has already been committed or rolled back". The
+	// wait for the lock stops at a Ctrl-C; a transaction begun runs on.
+	var tx *sql.Tx
+	err := db.untilFree(ctx, func() error {
+		var err error
+		tx, err = db.w.BeginTx(quick(ctx), nil)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
-	if err := fn(ctx, tx); err != nil {
+	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -448,6 +537,39 @@ func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Contex
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// Waits of untilFree between two tries for the write lock.
+const (
+	lockFirstWait = 20 * time.Microsecond
+	lockMaxWait   = 500 * time.Microsecond
+)
+
+// untilFree runs try, which takes the write lock first (BEGIN IMMEDIATE,
+// or a lone write statement), until the lock is free or busyTimeout has
+// passed. SQLite's own busy handler waits 1, 2, 5, ... up to 100 ms
+// between tries: against a process that writes nearly back to back (the
+// seed of a long list) the waiter seldom wakes in a gap, and a stage could
+// wait seconds. Here the waits stay under half a millisecond, so a gap
+// between another process's transactions is found; a try costs a few
+// microseconds.
+func (db *DB) untilFree(ctx context.Context, try func() error) error {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	wait := lockFirstWait
+	for {
+		err := try()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, lockMaxWait)
+	}
 }
 
 // quick is the context for a short read: a reader never waits for a lock in
@@ -471,7 +593,12 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 // it cannot hit the deferred-transaction upgrade deadlock; it saves
 // BEGIN IMMEDIATE and COMMIT round trips on the hot paths.
 func (db *DB) exec1(ctx context.Context, what, q string, args ...any) error {
-	res, err := db.ws[q].ExecContext(ctx, args...)
+	var res sql.Result
+	err := db.untilFree(ctx, func() error {
+		var err error
+		res, err = db.ws[q].ExecContext(ctx, args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

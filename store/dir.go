@@ -140,19 +140,9 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 	var added []string
 	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(ctx context.Context, tx *sql.Tx) error {
 		added = added[:0]
-		for i, w := range wants {
-			r := &res[i]
-			var err error
-			if w.OrKept {
-				err = d.reserveOrKeptTx(ctx, tx, w, r, &added)
-			} else {
-				r.Path, r.Fresh, err = d.reserveTx(ctx, tx, w.URL, w.Want, &added)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", w.URL, err)
-			}
-		}
-		return nil
+		clear(res)
+		b := &nameBatch{d: d, tx: tx, added: &added, rows: map[string]bool{}, paths: map[string]string{}}
+		return b.reserve(ctx, wants, res)
 	})
 	if err != nil {
 		return nil, err
@@ -173,28 +163,6 @@ func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, ad
 	}
 	path, err = d.reserveNewTx(ctx, tx, rawURL, want, added)
 	return path, err == nil, err
-}
-
-// reserveOrKeptTx is reserveTx for a NameWant with OrKept: one lookup finds
-// a name reserved or kept for the URL, and only without one is w.Want
-// reserved.
-func (d *Dir) reserveOrKeptTx(ctx context.Context, tx *sql.Tx, w NameWant, r *Reservation, added *[]string) error {
-	var v string
-	var reserved bool
-	err := d.db.stmt(ctx, tx, sqlReservedOrKept).QueryRowContext(ctx, w.URL, keptPrefix+w.URL).Scan(&v, &reserved)
-	switch {
-	case err == nil && reserved:
-		r.Path = v
-		return nil
-	case err == nil:
-		r.Kept = v
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
-	}
-	r.Path, err = d.reserveNewTx(ctx, tx, w.URL, w.Want, added)
-	r.Fresh = err == nil
-	return err
 }
 
 // reserveNewTx reserves a free path for rawURL, which has none reserved
@@ -334,7 +302,13 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 	if err != nil || n > 0 {
 		return false, err
 	}
-	osPath := filepath.Join(d.root, filepath.FromSlash(p))
+	return d.freeOnDisk(segs)
+}
+
+// freeOnDisk reports whether nothing is on disk under the file segs (from
+// the root), its .part or its .part.meta.
+func (d *Dir) freeOnDisk(segs []string) (bool, error) {
+	osPath := filepath.Join(d.root, filepath.FromSlash(strings.Join(segs, "/")))
 	for _, s := range []string{osPath, osPath + partSuffix, osPath + partSuffix + metaSuffix} {
 		_, err := os.Lstat(s)
 		switch {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -40,45 +41,86 @@ type FileAck struct {
 	File File
 }
 
-// AckFiles is [Backend.AckFiles] in one transaction, which costs about
-// what one AckFile does. errs[i] is the outcome of acks[i]: nil, or
-// an error wrapping ErrNoTask when that task is no longer leased (the
-// others are stored all the same). err is set, and nothing is stored, when
-// the transaction itself fails.
+// AckFiles is [Backend.AckFiles] in one transaction of two statements,
+// whatever the number of files: one marks the tasks done (sqlAckMany), one
+// stores the records of those it marked (sqlRecordFiles), each taking its
+// rows as one JSON array. errs[i] is the outcome of acks[i]: nil, or an
+// error wrapping ErrNoTask when that task is no longer leased (the others
+// are stored all the same). err is set, and nothing is stored, when the
+// transaction itself fails.
 func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
 	errs = make([]error, len(acks))
+	ids := make([]int64, 0, len(acks))
 	for i, a := range acks {
 		if a.File.URL == "" || a.File.Path == "" {
 			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
+			continue
 		}
+		ids = append(ids, a.ID)
+	}
+	if len(ids) == 0 {
+		return errs, nil
+	}
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("ack %d tasks with their files: %w", len(acks), err)
 	}
 	err = db.write(ctx, fmt.Sprintf("ack %d tasks with their files", len(acks)), func(ctx context.Context, tx *sql.Tx) error {
-		done, rec := db.stmt(ctx, tx, sqlAck), db.stmt(ctx, tx, sqlRecordFile)
+		acked, err := db.ackMany(ctx, tx, idList)
+		if err != nil {
+			return err
+		}
+		var files []File
+		var c textCodec
 		for i, a := range acks {
-			if errs[i] != nil {
-				continue
-			}
-			res, err := done.ExecContext(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
+			switch {
+			case errs[i] != nil:
+			case !acked[a.ID]:
 				errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, ErrNoTask)
-				continue
-			}
-			f := a.File
-			if _, err := rec.ExecContext(ctx, f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker); err != nil {
-				return err
+			default:
+				f := a.File
+				files = append(files, f)
+				c = c || codecFor(f.URL, f.Path, f.SHA256, f.ContentType, f.Source, f.Worker)
 			}
 		}
-		return nil
+		if len(files) == 0 {
+			return nil
+		}
+		rows := make([][7]any, len(files))
+		for i, f := range files {
+			rows[i] = [7]any{c.text(f.URL), c.text(f.Path), f.Bytes, c.text(f.SHA256),
+				c.text(f.ContentType), c.text(f.Source), c.text(f.Worker)}
+		}
+		list, err := json.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		_, err = db.stmt(ctx, tx, c.of(sqlRecordFiles)).ExecContext(ctx, list)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return errs, nil
+}
+
+// ackMany marks done the tasks whose IDs idList (a JSON array) holds, in
+// one statement, and returns the IDs of those that exist.
+func (db *DB) ackMany(ctx context.Context, tx *sql.Tx, idList []byte) (map[int64]bool, error) {
+	rows, err := db.stmt(ctx, tx, sqlAckMany).QueryContext(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	acked := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		acked[id] = true
+	}
+	return acked, rows.Err()
 }
 
 // FileByURL is [Backend.FileByURL].

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,29 +48,37 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	return added, nil
 }
 
-// put inserts tasks inside tx and returns how many were new.
+// put inserts tasks inside tx and returns how many were new: one
+// statement, whatever their number (sqlPutMany, the tasks as one JSON
+// array, their data in hex).
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	st := db.stmt(ctx, tx, sqlPut)
-	now := db.now().UnixNano()
-	added := 0
+	var c textCodec
 	for _, t := range tasks {
 		if t.Queue == "" || t.Key == "" {
 			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
 		}
-		res, err := st.ExecContext(ctx, t.Queue, t.Key, t.Data, now)
-		if err != nil {
-			return 0, fmt.Errorf("put %s task %q: %w", t.Queue, t.Key, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		added += int(n)
+		c = c || codecFor(t.Queue, t.Key)
 	}
-	return added, nil
+	rows := make([][3]any, len(tasks))
+	for i, t := range tasks {
+		rows[i] = [3]any{c.text(t.Queue), c.text(t.Key), nil}
+		if t.Data != nil {
+			rows[i][2] = hex.EncodeToString(t.Data)
+		}
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
+	}
+	res, err := db.stmt(ctx, tx, c.of(sqlPutMany)).ExecContext(ctx, list, db.now().UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // Lease is [Backend.Lease]: the lease runs until now + the TTL of

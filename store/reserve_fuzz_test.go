@@ -82,3 +82,47 @@ func nextSlash(s string, i int) int {
 	}
 	return i + 1 + k
 }
+
+// FuzzReserveManyAsReserve checks that ReserveMany, which reserves a
+// batch in a few statements, gives every URL the name that Reserve, one
+// URL at a time, gives it: wants (separated by '|') asked for by URLs
+// (some asked twice, a few of them in one batch), in batches of size.
+func FuzzReserveManyAsReserve(f *testing.F) {
+	for _, s := range []string{
+		"a.jpg|A.JPG|a.jpg.part|a.jpg|b/c.jpg|b|b/c.jpg.part.meta|manifest.csv",
+		"x|x/y|x/y/z|X|x-2|x",
+		"Café.jpg|Cafe\u0301.jpg|café.JPG|.crawl|d/e.png|d/e.png|D/E.PNG",
+	} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, list string, size uint8) {
+		ctx := context.Background()
+		wants := strings.Split(list, "|")
+		if len(wants) > 64 {
+			wants = wants[:64]
+		}
+		batch := max(int(size%8), 1)
+		one := NewDir(t.TempDir(), openTest(t))
+		many := NewDir(t.TempDir(), openTest(t))
+		for i := 0; i < len(wants); i += batch {
+			var ws []NameWant
+			for j := i; j < min(i+batch, len(wants)); j++ {
+				// Every third URL is asked for again later.
+				ws = append(ws, NameWant{URL: fmt.Sprintf("http://h/%d", j-j%3*(j%2)), Want: wants[j]})
+			}
+			got, err := many.ReserveMany(ctx, ws)
+			if err != nil {
+				t.Fatalf("ReserveMany: %v", err)
+			}
+			for k, w := range ws {
+				p, err := one.Reserve(ctx, w.URL, w.Want)
+				if err != nil {
+					t.Fatalf("Reserve(%q): %v", w.Want, err)
+				}
+				if got[k].Path != p {
+					t.Fatalf("%s wants %q: ReserveMany gave %q, Reserve %q", w.URL, w.Want, got[k].Path, p)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The batch forms of the name reservation's statements, for ReserveMany:
+// ?1 is a JSON array (of URLs, of folded names, of [url, path] or [fold,
+// leaf] rows). URLs go as textCodec says; names and paths come out of
+// SafePath, which leaves no invalid UTF-8 in them, and go as they are.
+var (
+	// sqlNamesOf finds, for each URL of ?1 (by its index), the path
+	// reserved for it and the name KeepName kept for it.
+	sqlNamesOf = batchSQL(`SELECT j.key, n.path, m.value FROM (SELECT key, {v} AS url FROM json_each(?1)) j
+		LEFT JOIN names n ON n.url = j.url
+		LEFT JOIN meta m ON m.key = ?2 || j.url`)
+	sqlAddNames = batchSQL(`INSERT INTO names(url, path)
+		SELECT {0}, value ->> 1 FROM json_each(?1)`)
+)
+
+const (
+	// sqlTakenOf returns the rows of taken among the folded names of ?1.
+	sqlTakenOf   = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
+	sqlAddTakens = `INSERT INTO taken(fold, leaf)
+		SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
+		ON CONFLICT(fold) DO NOTHING`
+)
+
+// nameBatch reserves the names of one ReserveMany in a handful of
+// statements, whatever their number: one finds the names reserved or kept
+// before, one reads the rows of taken that the new names could clash
+// with, two store the new names. A name whose first choice is taken (it
+// gets a number) or that needs a folder not known to be one yet goes the
+// way Reserve goes, one statement at a time, after what the batch holds
+// so far is stored, so that it sees it.
+//
+// It decides what reserveTx would decide, in the same order: taken holds
+// the same rows, and rows (taken's rows read, and those the batch added)
+// answers for the new names the question leafFree asks the database.
+type nameBatch struct {
+	d     *Dir
+	tx    *sql.Tx
+	added *[]string         // folders added to taken, as reserveTx's
+	rows  map[string]bool   // fold → leaf: rows of taken read or added
+	paths map[string]string // URL → path reserved in this batch
+	names [][2]string       // [url, path] to insert
+	c     textCodec         // how the batch passes its URLs
+	taken [][2]any          // [fold, leaf] to insert
+}
+
+// earlier is what a URL had before the batch: the path reserved for it,
+// and the name kept for it.
+type earlier struct{ path, kept sql.NullString }
+
+// reserve fills res[i] with the outcome of wants[i].
+func (b *nameBatch) reserve(ctx context.Context, wants []NameWant, res []Reservation) error {
+	for _, w := range wants {
+		b.c = b.c || codecFor(w.URL)
+	}
+	before, err := b.lookup(ctx, wants)
+	if err != nil {
+		return err
+	}
+	quick := make([][]string, len(wants)) // the segments of a new name that may take the batch's way
+	var folds []string
+	for i, w := range wants {
+		if before[i].path.Valid || w.OrKept && before[i].kept.Valid {
+			continue
+		}
+		segs := strings.Split(SafePath(w.Want), "/")
+		if !b.foldersKnown(segs) {
+			continue
+		}
+		quick[i] = segs
+		folds = append(folds, clashes(fold(strings.Join(segs, "/")))...)
+	}
+	if err := b.readTaken(ctx, folds); err != nil {
+		return err
+	}
+	for i, w := range wants {
+		if err := b.one(ctx, w, before[i], quick[i], &res[i]); err != nil {
+			return fmt.Errorf("%s: %w", w.URL, err)
+		}
+	}
+	return b.flush(ctx)
+}
+
+// one reserves the name of w, given what the URL had before and, if its
+// new name may take the batch's way, its segments.
+func (b *nameBatch) one(ctx context.Context, w NameWant, before earlier, segs []string, r *Reservation) error {
+	switch p, ok := b.paths[w.URL]; {
+	case ok: // twice in the batch
+		r.Path = p
+		return nil
+	case before.path.Valid:
+		r.Path = before.path.String
+		return nil
+	case w.OrKept && before.kept.Valid:
+		r.Kept = before.kept.String
+		return nil
+	}
+	r.Fresh = true
+	if segs != nil {
+		free, err := b.free(segs)
+		if err != nil {
+			return err
+		}
+		if free {
+			r.Path = strings.Join(segs, "/")
+			b.hold(w.URL, r.Path)
+			return nil
+		}
+	}
+	// The slow way, which reads taken and writes it at once.
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
+	from := len(*b.added)
+	path, err := b.d.reserveNewTx(ctx, b.tx, w.URL, w.Want, b.added)
+	if err != nil {
+		return err
+	}
+	r.Path = path
+	b.paths[w.URL] = path
+	b.rows[fold(path)] = true
+	for _, f := range (*b.added)[from:] {
+		b.rows[f] = false
+	}
+	return nil
+}
+
+// lookup finds what each URL of wants had before: one statement.
+func (b *nameBatch) lookup(ctx context.Context, wants []NameWant) ([]earlier, error) {
+	urls := make([]string, len(wants))
+	for i, w := range wants {
+		urls[i] = b.c.text(w.URL)
+	}
+	list, err := json.Marshal(urls)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := b.d.db.stmt(ctx, b.tx, b.c.of(sqlNamesOf)).QueryContext(ctx, list, keptPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]earlier, len(wants))
+	for rows.Next() {
+		var i int
+		var e earlier
+		if err := rows.Scan(&i, &e.path, &e.kept); err != nil {
+			return nil, err
+		}
+		if i >= 0 && i < len(out) {
+			out[i] = e
+		}
+	}
+	return out, rows.Err()
+}
+
+// foldersKnown reports whether every folder on the way of segs is known
+// to have its row in taken (Dir.folders).
+func (b *nameBatch) foldersKnown(segs []string) bool {
+	for i := 1; i < len(segs); i++ {
+		if _, ok := b.d.folders.Load(fold(strings.Join(segs[:i], "/"))); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// clashes returns the folded names whose rows in taken can keep the file
+// f (folded) from being reserved: those sqlLeafTaken asks about.
+func clashes(f string) []string {
+	c := []string{f, f + partSuffix, f + partSuffix + metaSuffix}
+	for _, s := range []string{partSuffix, partSuffix + metaSuffix} {
+		if t := trimName(f, s); t != "" {
+			c = append(c, t)
+		}
+	}
+	return c
+}
+
+// readTaken reads the rows of taken among folds: one statement.
+func (b *nameBatch) readTaken(ctx context.Context, folds []string) error {
+	if len(folds) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(folds)
+	if err != nil {
+		return err
+	}
+	rows, err := b.d.db.stmt(ctx, b.tx, sqlTakenOf).QueryContext(ctx, list)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f string
+		var leaf bool
+		if err := rows.Scan(&f, &leaf); err != nil {
+			return err
+		}
+		b.rows[f] = leaf
+	}
+	return rows.Err()
+}
+
+// free is leafFree answered from b.rows: the file segs is free unless a
+// file is one of its clashes, or a folder is the file, its .part or its
+// .part.meta; then nothing may be on disk under those three names.
+func (b *nameBatch) free(segs []string) (bool, error) {
+	f := fold(strings.Join(segs, "/"))
+	if len(segs) == 1 && rootNames[f] {
+		return false, nil
+	}
+	for i, c := range clashes(f) {
+		if leaf, ok := b.rows[c]; ok && (leaf || i < 3) {
+			return false, nil
+		}
+	}
+	return b.d.freeOnDisk(segs)
+}
+
+// hold reserves path for rawURL in the batch, to be stored by flush.
+func (b *nameBatch) hold(rawURL, path string) {
+	f := fold(path)
+	b.paths[rawURL] = path
+	b.rows[f] = true
+	b.names = append(b.names, [2]string{b.c.text(rawURL), path})
+	b.taken = append(b.taken, [2]any{f, 1})
+}
+
+// flush stores the names held: two statements.
+func (b *nameBatch) flush(ctx context.Context) error {
+	if len(b.names) == 0 {
+		return nil
+	}
+	for _, st := range []struct {
+		q    string
+		rows any
+	}{{b.c.of(sqlAddNames), b.names}, {sqlAddTakens, b.taken}} {
+		list, err := json.Marshal(st.rows)
+		if err != nil {
+			return err
+		}
+		if _, err := b.d.db.stmt(ctx, b.tx, st.q).ExecContext(ctx, list); err != nil {
+			return err
+		}
+	}
+	b.names, b.taken = b.names[:0], b.taken[:0]
+	return nil
+}
