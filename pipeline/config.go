@@ -132,15 +132,13 @@ const (
 	DefaultMaxNext = 1000
 )
 
-// UsageError is a problem with what the user asked for: exit code 2.
-type UsageError struct{ Err error }
+// UsageError is a problem with what the user asked for: exit code 2. It is
+// the type package input reports a bad list or CSV file with, so a usage
+// error from either package is found by one errors.As.
+type UsageError = input.UsageError
 
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
-func usagef(format string, args ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, args...)}
-}
+// usagef makes a *UsageError from a format and its arguments.
+func usagef(format string, args ...any) error { return input.Usagef(format, args...) }
 
 // Validate checks the configuration and compiles every selector, rule and
 // template once, so that a bad one is a usage error before anything is

@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"crawl/pipeline/input"
 )
 
 func TestParsePages(t *testing.T) {
@@ -185,5 +189,15 @@ func TestFingerprintInputs(t *testing.T) {
 	crawl := Config{Mode: ModeCrawl, Name: "{name}{ext}", CSV: "ignored.csv"}
 	if crawl.inputs() != "" {
 		t.Error("a site crawl's fingerprint depends on get's inputs")
+	}
+}
+
+// A list file that cannot be opened is bad usage to Run's callers, who
+// look for *pipeline.UsageError, though package input reported it.
+func TestInputUsageErrorIsUsageError(t *testing.T) {
+	err := input.ReadList(filepath.Join(t.TempDir(), "missing.txt"), nil, func(string) error { return nil })
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("ReadList of a missing file: %v (%T), want a *UsageError", err, err)
 	}
 }

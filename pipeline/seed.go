@@ -47,14 +47,14 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 	}
 	for _, list := range cfg.Lists {
 		if err := input.ReadList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
-			return usageError(err)
+			return err
 		}
 	}
 	if cfg.CSV != "" {
 		if in == nil {
 			var err error
 			if in, err = input.OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
-				return usageError(err)
+				return err
 			}
 			defer in.Close()
 		}
@@ -167,15 +167,4 @@ func drained(counts map[string]store.QueueCounts) bool {
 		}
 	}
 	return true
-}
-
-// usageError makes the *input.UsageError of a list or CSV file a
-// *UsageError, as Run's callers know bad usage by; other errors are
-// returned as they are.
-func usageError(err error) error {
-	var bad *input.UsageError
-	if errors.As(err, &bad) {
-		return &UsageError{Err: err}
-	}
-	return err
 }

@@ -101,7 +101,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	if opt.Encoding != "" {
 		enc, name, err := parser.LookupEncoding(opt.Encoding)
 		if err != nil {
-			return nil, usagef("--csv-encoding: %v", err)
+			return nil, Usagef("--csv-encoding: %v", err)
 		}
 		forced, forcedName = enc, name
 	}
@@ -124,7 +124,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	} else {
 		f, err := os.Open(opt.Path)
 		if err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("--csv: %w", err)}
+			return nil, Usagef("--csv: %w", err)
 		}
 		st, err := f.Stat()
 		if err == nil && st.IsDir() {
@@ -132,7 +132,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 		}
 		if err != nil {
 			f.Close()
-			return nil, &UsageError{Err: fmt.Errorf("--csv %s: %w", opt.Path, err)}
+			return nil, Usagef("--csv %s: %w", opt.Path, err)
 		}
 		c.closer = f
 		r = f
@@ -143,14 +143,14 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 	}
 	lines, err := newCSVLines(r, forced, forcedName)
 	if err != nil {
-		return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+		return fail(Usagef("--csv: read %s: %w", c.name, err))
 	}
 	c.recs = &csvRecords{lines: lines, delim: ','}
 	if l, err := lines.next(); err == nil {
 		c.recs.delim = sniffDelimiter(l.text)
 		lines.giveBack(l)
 	} else if !errors.Is(err, io.EOF) {
-		return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+		return fail(Usagef("--csv: read %s: %w", c.name, err))
 	}
 	// The first record that is well formed and not blank is the header
 	// candidate; malformed rows before it are reported like any other.
@@ -188,7 +188,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 			break
 		}
 		if err != nil {
-			return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+			return fail(Usagef("--csv: read %s: %w", c.name, err))
 		}
 		if blankRow(cells) {
 			continue
@@ -223,9 +223,9 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 			where = fmt.Sprintf(" in column %d", c.urlCol+1)
 		}
 		if atEOF {
-			return fail(usagef("--csv %s: no row holds an http(s) URL%s; is it a CSV of URLs?", c.name, where))
+			return fail(Usagef("--csv %s: no row holds an http(s) URL%s; is it a CSV of URLs?", c.name, where))
 		}
-		return fail(usagef("--csv %s: none of its first %d rows holds an http(s) URL%s; is it a CSV of URLs?", c.name, rows, where))
+		return fail(Usagef("--csv %s: none of its first %d rows holds an http(s) URL%s; is it a CSV of URLs?", c.name, rows, where))
 	}
 	return c, nil
 }
@@ -239,7 +239,7 @@ func parseColumn(flag, v string) (idx int, name string, err error) {
 	}
 	if n, err := strconv.Atoi(v); err == nil {
 		if n < 1 {
-			return -1, "", usagef("%s %s: columns are numbered from 1", flag, v)
+			return -1, "", Usagef("%s %s: columns are numbered from 1", flag, v)
 		}
 		return n - 1, "", nil
 	}
@@ -250,14 +250,14 @@ func parseColumn(flag, v string) (idx int, name string, err error) {
 func (c *CSVReader) column(flag, name string) (int, error) {
 	if c.header == nil {
 		if c.gotFirst {
-			return -1, usagef("%s %q: %s has no header row (its first row holds a URL); give the column number", flag, name, c.name)
+			return -1, Usagef("%s %q: %s has no header row (its first row holds a URL); give the column number", flag, name, c.name)
 		}
-		return -1, usagef("%s %q: %s is empty", flag, name, c.name)
+		return -1, Usagef("%s %q: %s is empty", flag, name, c.name)
 	}
 	if i := HeaderIndex(c.header, name); i >= 0 {
 		return i, nil
 	}
-	return -1, usagef("%s %q: no such column in the header of %s (columns: %s)", flag, name, c.name, strings.Join(c.header, ", "))
+	return -1, Usagef("%s %q: no such column in the header of %s (columns: %s)", flag, name, c.name, strings.Join(c.header, ", "))
 }
 
 // HeaderIndex is the 0-based column of header named name: exactly, else
