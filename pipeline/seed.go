@@ -53,7 +53,7 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 	if cfg.CSV != "" {
 		if in == nil {
 			var err error
-			if in, err = input.OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
+			if in, err = input.OpenCSV(cfg.CSVOptions(stderr), stdin); err != nil {
 				return err
 			}
 			defer in.Close()
@@ -154,8 +154,9 @@ func seedCSV(in *input.CSVReader, cfg *Config, add func(FileTask) error) error {
 	return nil
 }
 
-// csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
-func (c *Config) csvOptions(warn io.Writer) input.CSVOptions {
+// CSVOptions are the CSV flags of c, for input.OpenCSV; skipped rows are
+// reported on warn.
+func (c *Config) CSVOptions(warn io.Writer) input.CSVOptions {
 	return input.CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
 }
 
