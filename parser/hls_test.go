@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -249,5 +250,48 @@ d.m3u8
 		if ok != (want != "") || ok && r.URI != want {
 			t.Errorf("variant %d: audio %+v, %v; want %q", i, r, ok, want)
 		}
+	}
+}
+
+// An error names the playlist line it is on, and the problem.
+func TestParsePlaylistErrorLine(t *testing.T) {
+	for body, want := range map[string]string{
+		"#EXTM3U\n\n#EXTINF:1,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n":           "playlist line 5: media sequence after the first segment",
+		"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x\n":                               "playlist line 2: bad media sequence \"x\"",
+		"#EXTM3U\r\n#EXT-X-MAP:URI=\"\"\r\n":                               "playlist line 2: EXT-X-MAP without a usable URI",
+		"#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n":                             "playlist line 3: EXT-X-BYTERANGE without an offset",
+		"#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"http://[\"": "playlist line 2: ",
+	} {
+		_, err := ParsePlaylist([]byte(body), hlsBase)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one containing %q", body, err, want)
+		}
+	}
+}
+
+// Tags before a variant's URI describe the variant; a key, a map or a
+// duration given there does not carry over to a segment, and a master
+// playlist keeps no segments.
+func TestParsePlaylistVariantThenSegment(t *testing.T) {
+	body := `#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=100,RESOLUTION=640x360,AUDIO="aud"
+low/index.m3u8
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="s",NAME="en",URI="subs.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",DEFAULT=YES,URI="audio.m3u8"
+#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=10,URI="iframes.m3u8"
+#EXTINF:3,
+stray.ts
+`
+	p, err := ParsePlaylist([]byte(body), hlsBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Playlist{
+		Master:   true,
+		Variants: []Variant{{URI: "https://cdn.example/v/1/low/index.m3u8", Bandwidth: 100, Width: 640, Height: 360, AudioGroup: "aud"}},
+		Audio:    []Rendition{{Group: "aud", Name: "main", URI: "https://cdn.example/v/1/audio.m3u8", Default: true}},
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got  %+v\nwant %+v", p, want)
 	}
 }
