@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -81,16 +79,7 @@ func TestCarelessUsage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
-			r := runCrawl(t, dir, "", append(tc.args, "--out", out, "--quiet")...)
-			mustCode(t, r, 2)
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
-				t.Errorf("stderr %q: want one line naming %q", r.stderr, tc.want)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out was created (%v)", err)
-			}
+			checkBadUsage(t, dir, filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-")), tc.want, append(append([]string(nil), tc.args...), "--quiet")...)
 		})
 	}
 	if hits := cnt.Snapshot(); len(hits) != 0 {
@@ -145,15 +134,8 @@ func TestMaxNext(t *testing.T) {
 	if !logged {
 		t.Errorf("stderr does not log the cut of %s at 5 pages:\n%s", first, r.stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "failed.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[1][0] != first || !strings.Contains(rows[1][1], "cut at 5 pages") || !strings.Contains(rows[1][1], "/g/6.html") {
+	rows := reportRows(t, out, "failed.csv", failedHeader)
+	if len(rows) != 1 || rows[0][0] != first || !strings.Contains(rows[0][1], "cut at 5 pages") || !strings.Contains(rows[0][1], "/g/6.html") {
 		t.Errorf("failed.csv %q: want one row for %s cut at 5 pages before /g/6.html", rows, first)
 	}
 }
