@@ -368,7 +368,8 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 // value the configuration would take, such as --split 0 or an empty
 // --name) and --queue with --job; a Redis --queue becomes o.cfg.Queue.
 func checkCommandLine(o *options) error {
-	if err := checkQueue(o.queue); err != nil {
+	queue, err := parseQueue(o.queue)
+	if err != nil {
 		return err
 	}
 	if o.cfg.Split < 1 { // Validate takes 0 as one connection; on the command line it is a mistake
@@ -377,9 +378,8 @@ func checkCommandLine(o *options) error {
 	if o.cfg.Name == "" { // the flag's default is not empty: the flag or the profile gave ''
 		return errors.New("--name must not be empty (flag or profile); leave it out for {name}{ext}")
 	}
-	if o.queue != "sqlite" {
-		o.cfg.Queue = o.queue
-	} else if o.job != "" {
+	o.cfg.Queue = queue
+	if queue == "" && o.job != "" {
 		return errors.New("--job names a crawl on a Redis server: give --queue redis://host:port/db too")
 	}
 	return nil

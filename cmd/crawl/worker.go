@@ -15,16 +15,19 @@ import (
 	"crawl/pipeline"
 )
 
-// checkQueue checks a --queue value: sqlite, or a redis:// URL.
-func checkQueue(q string) error {
+// parseQueue reads a --queue value, for crawl, crawl get and crawl worker
+// alike: sqlite (the embedded queue) is "", a redis:// URL with a host is
+// itself, which names the server as pipeline.Config.Queue does. Anything
+// else is an error naming the flag.
+func parseQueue(q string) (string, error) {
 	if q == "sqlite" {
-		return nil
+		return "", nil
 	}
 	u, err := url.Parse(q)
 	if err != nil || u.Scheme != "redis" || u.Host == "" {
-		return fmt.Errorf("--queue %q: want sqlite or redis://host:port/db", q)
+		return "", fmt.Errorf("--queue %q: want sqlite or redis://host:port/db", q)
 	}
-	return nil
+	return q, nil
 }
 
 // workerFlags are the flags of crawl worker.
@@ -73,7 +76,7 @@ func (w *workerFlags) options() (pipeline.WorkerOptions, error) {
 	if w.queue == "" {
 		return pipeline.WorkerOptions{}, errors.New("--queue redis://host:port/db is required")
 	}
-	if err := checkQueue(w.queue); err != nil || w.queue == "sqlite" {
+	if q, err := parseQueue(w.queue); err != nil || q == "" {
 		return pipeline.WorkerOptions{}, fmt.Errorf("--queue %q: a worker joins a crawl on a Redis server: want redis://host:port/db", w.queue)
 	}
 	var stages []string
