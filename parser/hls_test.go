@@ -150,21 +150,29 @@ c.ts
 	}
 }
 
+// TestParsePlaylistErrors: a playlist that cannot be read is an error;
+// where want is given, the error names the line it is on and the problem.
 func TestParsePlaylistErrors(t *testing.T) {
-	for name, body := range map[string]string{
-		"no header":           "#EXTINF:1,\na.ts\n",
-		"range without prior": "#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n",
-		"range other file":    "#EXTM3U\n#EXT-X-BYTERANGE:10@0\na.ts\n#EXT-X-BYTERANGE:10\nb.ts\n",
-		"range after whole":   "#EXTM3U\na.ts\n#EXT-X-BYTERANGE:10\na.ts\n",
-		"bad range":           "#EXTM3U\n#EXT-X-BYTERANGE:x@1\na.ts\n",
-		"negative offset":     "#EXTM3U\n#EXT-X-BYTERANGE:1@-1\na.ts\n",
-		"bad iv":              "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=12\na.ts\n",
-		"bad sequence":        "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-3\na.ts\n",
-		"key without method":  "#EXTM3U\n#EXT-X-KEY:URI=\"k\"\na.ts\n",
-		"map without uri":     "#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\na.ts\n",
+	for name, tc := range map[string]struct{ body, want string }{
+		"no header":             {"#EXTINF:1,\na.ts\n", ""},
+		"range without prior":   {"#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n", "playlist line 3: EXT-X-BYTERANGE without an offset"},
+		"range other file":      {"#EXTM3U\n#EXT-X-BYTERANGE:10@0\na.ts\n#EXT-X-BYTERANGE:10\nb.ts\n", ""},
+		"range after whole":     {"#EXTM3U\na.ts\n#EXT-X-BYTERANGE:10\na.ts\n", ""},
+		"bad range":             {"#EXTM3U\n#EXT-X-BYTERANGE:x@1\na.ts\n", ""},
+		"negative offset":       {"#EXTM3U\n#EXT-X-BYTERANGE:1@-1\na.ts\n", ""},
+		"bad iv":                {"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=12\na.ts\n", ""},
+		"bad sequence":          {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-3\na.ts\n", ""},
+		"sequence not a number": {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x\n", "playlist line 2: bad media sequence \"x\""},
+		"sequence after segment": {"#EXTM3U\n\n#EXTINF:1,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n",
+			"playlist line 5: media sequence after the first segment"},
+		"key without method": {"#EXTM3U\n#EXT-X-KEY:URI=\"k\"\na.ts\n", ""},
+		"map without uri":    {"#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\na.ts\n", ""},
+		"map with empty uri": {"#EXTM3U\r\n#EXT-X-MAP:URI=\"\"\r\n", "playlist line 2: EXT-X-MAP without a usable URI"},
+		"bad audio uri":      {"#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"http://[\"", "playlist line 2: "},
 	} {
-		if _, err := ParsePlaylist([]byte(body), hlsBase); err == nil {
-			t.Errorf("%s: no error", name)
+		_, err := ParsePlaylist([]byte(tc.body), hlsBase)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
 		}
 	}
 }
@@ -249,22 +257,6 @@ d.m3u8
 		r, ok := p.AudioOf(p.Variants[i])
 		if ok != (want != "") || ok && r.URI != want {
 			t.Errorf("variant %d: audio %+v, %v; want %q", i, r, ok, want)
-		}
-	}
-}
-
-// An error names the playlist line it is on, and the problem.
-func TestParsePlaylistErrorLine(t *testing.T) {
-	for body, want := range map[string]string{
-		"#EXTM3U\n\n#EXTINF:1,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n":           "playlist line 5: media sequence after the first segment",
-		"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x\n":                               "playlist line 2: bad media sequence \"x\"",
-		"#EXTM3U\r\n#EXT-X-MAP:URI=\"\"\r\n":                               "playlist line 2: EXT-X-MAP without a usable URI",
-		"#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n":                             "playlist line 3: EXT-X-BYTERANGE without an offset",
-		"#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"http://[\"": "playlist line 2: ",
-	} {
-		_, err := ParsePlaylist([]byte(body), hlsBase)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: error %v, want one containing %q", body, err, want)
 		}
 	}
 }
