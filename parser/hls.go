@@ -142,148 +142,219 @@ func ParsePlaylist(body []byte, base string) (*Playlist, error) {
 	if err != nil {
 		return nil, fmt.Errorf("playlist url %q: %w", base, err)
 	}
-	p := &Playlist{}
-	var (
-		keys     []*Key // in force; several only with distinct KEYFORMATs
-		keysOpen bool   // the last tag was an EXT-X-KEY: another one adds to them
-		init     *Map
-		disc     bool
-		dur      float64
-		rng      *ByteRange // EXT-X-BYTERANGE for the next segment
-		variant  *Variant   // EXT-X-STREAM-INF waiting for its URI
-		// the end of the previous segment's sub-range, and its resource,
-		// for a byte range without an offset
-		prevURI string
-		prevEnd int64 = -1
-	)
+	r := &playlistReader{base: bu, p: &Playlist{}, prevEnd: -1}
 	lines := strings.Split(strings.TrimPrefix(string(body), "\xEF\xBB\xBF"), "\n")
 	for n, line := range lines {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
-		lineErr := func(err error) error { return fmt.Errorf("playlist line %d: %w", n+1, err) }
-		if !strings.HasPrefix(line, "#") {
-			uri, err := resolveURI(bu, line)
-			if err != nil {
-				return nil, lineErr(err)
-			}
-			if len(p.Segments)+len(p.Variants) >= maxPlaylistEntries {
-				return nil, lineErr(errors.New("too many entries"))
-			}
-			if variant != nil {
-				variant.URI = uri
-				p.Variants = append(p.Variants, *variant)
-				variant = nil
-				continue
-			}
-			s := Segment{URI: uri, Range: ByteRange{Length: -1}, Duration: dur, Discontinuity: disc, Map: init,
-				Sequence: p.MediaSequence + int64(len(p.Segments))}
-			s.Key = pickKey(keys)
-			if rng != nil {
-				s.Range = *rng
-				if s.Range.Offset < 0 {
-					if prevURI != uri || prevEnd < 0 {
-						return nil, lineErr(errors.New("EXT-X-BYTERANGE without an offset does not follow a range of the same resource"))
-					}
-					s.Range.Offset = prevEnd
-				}
-				prevURI, prevEnd = uri, s.Range.Offset+s.Range.Length
-			} else {
-				prevURI, prevEnd = "", -1
-			}
-			p.Segments = append(p.Segments, s)
-			disc, dur, rng, keysOpen = false, 0, nil, false
-			continue
-		}
-		tag, value, _ := strings.Cut(line, ":")
-		if tag != "#EXT-X-KEY" {
-			keysOpen = false
-		}
-		switch tag {
-		case "#EXT-X-STREAM-INF":
-			p.Master = true
-			a := parseAttributes(value)
-			v := &Variant{Codecs: a["CODECS"], AudioGroup: a["AUDIO"]}
-			v.Bandwidth, _ = strconv.ParseInt(a["BANDWIDTH"], 10, 64)
-			if w, h, ok := strings.Cut(a["RESOLUTION"], "x"); ok {
-				v.Width, _ = strconv.Atoi(w)
-				v.Height, _ = strconv.Atoi(h)
-			}
-			variant = v
-		case "#EXT-X-MEDIA":
-			a := parseAttributes(value)
-			if a["TYPE"] != "AUDIO" {
-				continue
-			}
-			r := Rendition{Group: a["GROUP-ID"], Name: a["NAME"], Default: a["DEFAULT"] == "YES"}
-			if a["URI"] != "" {
-				if r.URI, err = resolveURI(bu, a["URI"]); err != nil {
-					return nil, lineErr(err)
-				}
-			}
-			p.Audio = append(p.Audio, r)
-		case "#EXT-X-I-FRAME-STREAM-INF":
-			p.Master = true // a playlist of I-frames only: never a variant to save
-		case "#EXT-X-MEDIA-SEQUENCE":
-			seq, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || seq < 0 {
-				return nil, lineErr(fmt.Errorf("bad media sequence %q", value))
-			}
-			if len(p.Segments) > 0 {
-				// It numbers the first segment, so it must come before it.
-				return nil, lineErr(errors.New("media sequence after the first segment"))
-			}
-			p.MediaSequence = seq
-		case "#EXT-X-ENDLIST":
-			p.EndList = true
-		case "#EXTINF":
-			d, _, _ := strings.Cut(value, ",")
-			dur, _ = strconv.ParseFloat(strings.TrimSpace(d), 64)
-		case "#EXT-X-DISCONTINUITY":
-			disc = true
-		case "#EXT-X-BYTERANGE":
-			r, err := parseByteRange(value)
-			if err != nil {
-				return nil, lineErr(err)
-			}
-			rng = &r
-		case "#EXT-X-MAP":
-			a := parseAttributes(value)
-			uri, err := resolveURI(bu, a["URI"])
-			if err != nil || a["URI"] == "" {
-				return nil, lineErr(fmt.Errorf("EXT-X-MAP without a usable URI: %q", a["URI"]))
-			}
-			m := &Map{URI: uri, Range: ByteRange{Length: -1}, Key: pickKey(keys)}
-			if br, ok := a["BYTERANGE"]; ok {
-				r, err := parseByteRange(br)
-				if err != nil {
-					return nil, lineErr(err)
-				}
-				m.Range = r
-				if m.Range.Offset < 0 {
-					m.Range.Offset = 0 // no earlier range to follow: from the start
-				}
-			}
-			init = m
-		case "#EXT-X-KEY":
-			k, err := parseKey(bu, value)
-			if err != nil {
-				return nil, lineErr(err)
-			}
-			if !keysOpen {
-				keys = keys[:0:0]
-			}
-			keysOpen = true
-			if k != nil {
-				keys = append(keys, k)
-			}
+		if err := r.line(line); err != nil {
+			return nil, fmt.Errorf("playlist line %d: %w", n+1, err)
 		}
 	}
-	if p.Master {
-		p.Segments = nil
+	if r.p.Master {
+		r.p.Segments = nil
 	}
-	return p, nil
+	return r.p, nil
+}
+
+// playlistReader is ParsePlaylist's state between lines: the playlist so
+// far, and what the tags read since the last URI line say about the next
+// one.
+type playlistReader struct {
+	base *url.URL
+	p    *Playlist
+
+	keys     []*Key // in force; several only with distinct KEYFORMATs
+	keysOpen bool   // the last tag was an EXT-X-KEY: another one adds to them
+	init     *Map   // the EXT-X-MAP in force
+	disc     bool   // an EXT-X-DISCONTINUITY comes before the next segment
+	dur      float64
+	rng      *ByteRange // EXT-X-BYTERANGE for the next segment
+	variant  *Variant   // EXT-X-STREAM-INF waiting for its URI
+	// the end of the previous segment's sub-range, and its resource,
+	// for a byte range without an offset (prevEnd < 0: none)
+	prevURI string
+	prevEnd int64
+}
+
+// line reads one trimmed, non-empty line: a URI or a tag (comments and
+// unknown tags are passed over).
+func (r *playlistReader) line(line string) error {
+	if !strings.HasPrefix(line, "#") {
+		return r.uri(line)
+	}
+	tag, value, _ := strings.Cut(line, ":")
+	if tag != "#EXT-X-KEY" {
+		r.keysOpen = false
+	}
+	return r.tag(tag, value)
+}
+
+// uri reads a URI line: the URI of the variant an EXT-X-STREAM-INF
+// announced, else a segment. Either way the playlist stays within
+// maxPlaylistEntries.
+func (r *playlistReader) uri(line string) error {
+	uri, err := resolveURI(r.base, line)
+	if err != nil {
+		return err
+	}
+	if len(r.p.Segments)+len(r.p.Variants) >= maxPlaylistEntries {
+		return errors.New("too many entries")
+	}
+	if r.variant != nil {
+		r.variant.URI = uri
+		r.p.Variants = append(r.p.Variants, *r.variant)
+		r.variant = nil
+		return nil
+	}
+	return r.segment(uri)
+}
+
+// segment adds the segment at uri, with the duration, discontinuity,
+// byte range, map and key the tags before it gave, and clears what
+// applies to one segment only. A byte range without an offset continues
+// the previous segment's range of the same resource, or is an error.
+func (r *playlistReader) segment(uri string) error {
+	s := Segment{URI: uri, Range: ByteRange{Length: -1}, Duration: r.dur, Discontinuity: r.disc, Map: r.init,
+		Sequence: r.p.MediaSequence + int64(len(r.p.Segments))}
+	s.Key = pickKey(r.keys)
+	if r.rng != nil {
+		s.Range = *r.rng
+		if s.Range.Offset < 0 {
+			if r.prevURI != uri || r.prevEnd < 0 {
+				return errors.New("EXT-X-BYTERANGE without an offset does not follow a range of the same resource")
+			}
+			s.Range.Offset = r.prevEnd
+		}
+		r.prevURI, r.prevEnd = uri, s.Range.Offset+s.Range.Length
+	} else {
+		r.prevURI, r.prevEnd = "", -1
+	}
+	r.p.Segments = append(r.p.Segments, s)
+	r.disc, r.dur, r.rng, r.keysOpen = false, 0, nil, false
+	return nil
+}
+
+// tag reads one tag line, split at its first ':' into tag and value.
+func (r *playlistReader) tag(tag, value string) error {
+	switch tag {
+	case "#EXT-X-STREAM-INF":
+		r.p.Master = true
+		r.variant = parseVariant(value)
+	case "#EXT-X-MEDIA":
+		return r.media(value)
+	case "#EXT-X-I-FRAME-STREAM-INF":
+		r.p.Master = true // a playlist of I-frames only: never a variant to save
+	case "#EXT-X-MEDIA-SEQUENCE":
+		return r.mediaSequence(value)
+	case "#EXT-X-ENDLIST":
+		r.p.EndList = true
+	case "#EXTINF":
+		d, _, _ := strings.Cut(value, ",")
+		r.dur, _ = strconv.ParseFloat(strings.TrimSpace(d), 64)
+	case "#EXT-X-DISCONTINUITY":
+		r.disc = true
+	case "#EXT-X-BYTERANGE":
+		br, err := parseByteRange(value)
+		if err != nil {
+			return err
+		}
+		r.rng = &br
+	case "#EXT-X-MAP":
+		return r.mapTag(value)
+	case "#EXT-X-KEY":
+		return r.key(value)
+	}
+	return nil
+}
+
+// parseVariant reads the attributes of an EXT-X-STREAM-INF; the URI
+// comes on the next URI line. Unreadable numbers are left 0.
+func parseVariant(value string) *Variant {
+	a := parseAttributes(value)
+	v := &Variant{Codecs: a["CODECS"], AudioGroup: a["AUDIO"]}
+	v.Bandwidth, _ = strconv.ParseInt(a["BANDWIDTH"], 10, 64)
+	if w, h, ok := strings.Cut(a["RESOLUTION"], "x"); ok {
+		v.Width, _ = strconv.Atoi(w)
+		v.Height, _ = strconv.Atoi(h)
+	}
+	return v
+}
+
+// media reads an EXT-X-MEDIA: an audio rendition is added to the
+// playlist, with its URI made absolute; other types are passed over.
+func (r *playlistReader) media(value string) error {
+	a := parseAttributes(value)
+	if a["TYPE"] != "AUDIO" {
+		return nil
+	}
+	rend := Rendition{Group: a["GROUP-ID"], Name: a["NAME"], Default: a["DEFAULT"] == "YES"}
+	if a["URI"] != "" {
+		var err error
+		if rend.URI, err = resolveURI(r.base, a["URI"]); err != nil {
+			return err
+		}
+	}
+	r.p.Audio = append(r.p.Audio, rend)
+	return nil
+}
+
+// mediaSequence reads EXT-X-MEDIA-SEQUENCE: a number from 0 that must come
+// before the first segment, which it numbers.
+func (r *playlistReader) mediaSequence(value string) error {
+	seq, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || seq < 0 {
+		return fmt.Errorf("bad media sequence %q", value)
+	}
+	if len(r.p.Segments) > 0 {
+		return errors.New("media sequence after the first segment")
+	}
+	r.p.MediaSequence = seq
+	return nil
+}
+
+// mapTag reads an EXT-X-MAP: it is the initialization section of the
+// segments after it, encrypted with the key in force here. A byte range
+// without an offset starts at 0.
+func (r *playlistReader) mapTag(value string) error {
+	a := parseAttributes(value)
+	uri, err := resolveURI(r.base, a["URI"])
+	if err != nil || a["URI"] == "" {
+		return fmt.Errorf("EXT-X-MAP without a usable URI: %q", a["URI"])
+	}
+	m := &Map{URI: uri, Range: ByteRange{Length: -1}, Key: pickKey(r.keys)}
+	if br, ok := a["BYTERANGE"]; ok {
+		rng, err := parseByteRange(br)
+		if err != nil {
+			return err
+		}
+		m.Range = rng
+		if m.Range.Offset < 0 {
+			m.Range.Offset = 0 // no earlier range to follow: from the start
+		}
+	}
+	r.init = m
+	return nil
+}
+
+// key reads an EXT-X-KEY. Keys given one right after another are in force
+// together (one for each KEYFORMAT); a key after any other line replaces
+// them all. METHOD=NONE adds no key.
+func (r *playlistReader) key(value string) error {
+	k, err := parseKey(r.base, value)
+	if err != nil {
+		return err
+	}
+	if !r.keysOpen {
+		r.keys = r.keys[:0:0]
+	}
+	r.keysOpen = true
+	if k != nil {
+		r.keys = append(r.keys, k)
+	}
+	return nil
 }
 
 // pickKey is the key in force among keys given together: the one given as

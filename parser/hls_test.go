@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -149,21 +150,29 @@ c.ts
 	}
 }
 
+// TestParsePlaylistErrors: a playlist that cannot be read is an error;
+// where want is given, the error names the line it is on and the problem.
 func TestParsePlaylistErrors(t *testing.T) {
-	for name, body := range map[string]string{
-		"no header":           "#EXTINF:1,\na.ts\n",
-		"range without prior": "#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n",
-		"range other file":    "#EXTM3U\n#EXT-X-BYTERANGE:10@0\na.ts\n#EXT-X-BYTERANGE:10\nb.ts\n",
-		"range after whole":   "#EXTM3U\na.ts\n#EXT-X-BYTERANGE:10\na.ts\n",
-		"bad range":           "#EXTM3U\n#EXT-X-BYTERANGE:x@1\na.ts\n",
-		"negative offset":     "#EXTM3U\n#EXT-X-BYTERANGE:1@-1\na.ts\n",
-		"bad iv":              "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=12\na.ts\n",
-		"bad sequence":        "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-3\na.ts\n",
-		"key without method":  "#EXTM3U\n#EXT-X-KEY:URI=\"k\"\na.ts\n",
-		"map without uri":     "#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\na.ts\n",
+	for name, tc := range map[string]struct{ body, want string }{
+		"no header":             {"#EXTINF:1,\na.ts\n", ""},
+		"range without prior":   {"#EXTM3U\n#EXT-X-BYTERANGE:10\na.ts\n", "playlist line 3: EXT-X-BYTERANGE without an offset"},
+		"range other file":      {"#EXTM3U\n#EXT-X-BYTERANGE:10@0\na.ts\n#EXT-X-BYTERANGE:10\nb.ts\n", ""},
+		"range after whole":     {"#EXTM3U\na.ts\n#EXT-X-BYTERANGE:10\na.ts\n", ""},
+		"bad range":             {"#EXTM3U\n#EXT-X-BYTERANGE:x@1\na.ts\n", ""},
+		"negative offset":       {"#EXTM3U\n#EXT-X-BYTERANGE:1@-1\na.ts\n", ""},
+		"bad iv":                {"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=12\na.ts\n", ""},
+		"bad sequence":          {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-3\na.ts\n", ""},
+		"sequence not a number": {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x\n", "playlist line 2: bad media sequence \"x\""},
+		"sequence after segment": {"#EXTM3U\n\n#EXTINF:1,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n",
+			"playlist line 5: media sequence after the first segment"},
+		"key without method": {"#EXTM3U\n#EXT-X-KEY:URI=\"k\"\na.ts\n", ""},
+		"map without uri":    {"#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\na.ts\n", ""},
+		"map with empty uri": {"#EXTM3U\r\n#EXT-X-MAP:URI=\"\"\r\n", "playlist line 2: EXT-X-MAP without a usable URI"},
+		"bad audio uri":      {"#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"http://[\"", "playlist line 2: "},
 	} {
-		if _, err := ParsePlaylist([]byte(body), hlsBase); err == nil {
-			t.Errorf("%s: no error", name)
+		_, err := ParsePlaylist([]byte(tc.body), hlsBase)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
 		}
 	}
 }
@@ -249,5 +258,32 @@ d.m3u8
 		if ok != (want != "") || ok && r.URI != want {
 			t.Errorf("variant %d: audio %+v, %v; want %q", i, r, ok, want)
 		}
+	}
+}
+
+// Tags before a variant's URI describe the variant; a key, a map or a
+// duration given there does not carry over to a segment, and a master
+// playlist keeps no segments.
+func TestParsePlaylistVariantThenSegment(t *testing.T) {
+	body := `#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=100,RESOLUTION=640x360,AUDIO="aud"
+low/index.m3u8
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="s",NAME="en",URI="subs.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",DEFAULT=YES,URI="audio.m3u8"
+#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=10,URI="iframes.m3u8"
+#EXTINF:3,
+stray.ts
+`
+	p, err := ParsePlaylist([]byte(body), hlsBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Playlist{
+		Master:   true,
+		Variants: []Variant{{URI: "https://cdn.example/v/1/low/index.m3u8", Bandwidth: 100, Width: 640, Height: 360, AudioGroup: "aud"}},
+		Audio:    []Rendition{{Group: "aud", Name: "main", URI: "https://cdn.example/v/1/audio.m3u8", Default: true}},
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got  %+v\nwant %+v", p, want)
 	}
 }

@@ -132,20 +132,46 @@ const (
 	DefaultMaxNext = 1000
 )
 
-// UsageError is a problem with what the user asked for: exit code 2.
-type UsageError struct{ Err error }
+// UsageError is a problem with what the user asked for: exit code 2. It is
+// the type package input reports a bad list or CSV file with, so a usage
+// error from either package is found by one errors.As.
+type UsageError = input.UsageError
 
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
-func usagef(format string, args ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, args...)}
-}
+// usagef makes a *UsageError from a format and its arguments.
+func usagef(format string, args ...any) error { return input.Usagef(format, args...) }
 
 // Validate checks the configuration and compiles every selector, rule and
 // template once, so that a bad one is a usage error before anything is
-// written.
+// written. It fills in the defaults of an empty --name, --max-next 0 and
+// --variant best.
 func (c *Config) Validate() error {
+	if err := c.checkLimits(); err != nil {
+		return err
+	}
+	if err := c.checkProxy(); err != nil {
+		return err
+	}
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	if err := c.checkRequests(); err != nil {
+		return err
+	}
+	if c.Mode == ModeGet {
+		for _, u := range c.URLs {
+			if err := checkHTTPURL("URL", u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return c.checkSite()
+}
+
+// checkLimits checks --out and the numbers that bound the run: the pool,
+// the per-host limit, retries, durations, sizes, --max-next (0 becomes
+// DefaultMaxNext) and --split.
+func (c *Config) checkLimits() error {
 	if c.Out == "" {
 		return usagef("--out must not be empty")
 	}
@@ -173,9 +199,14 @@ func (c *Config) Validate() error {
 	if c.Split < 0 || c.Split > MaxSplit {
 		return usagef("--split must be from 1 to %d, not %d", MaxSplit, c.Split)
 	}
-	if err := c.checkProxy(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkOutput checks what decides the files written: the --name template
+// (an empty one becomes {name}{ext}; with --csv, header names in it become
+// column numbers), --variant (best becomes "") and --remux, and that the
+// CSV column and encoding flags come only with crawl get --csv.
+func (c *Config) checkOutput() error {
 	if c.Name == "" {
 		c.Name = "{name}{ext}"
 	}
@@ -200,6 +231,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	c.Name = name
+	return nil
+}
+
+// checkRequests checks what goes into every request: --header lines,
+// --referer, and the --cookies file, which it loads into c.Cookies.
+func (c *Config) checkRequests() error {
 	for _, h := range c.Headers {
 		if name, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
 			return usagef("--header %q: want 'Name: value'", h)
@@ -217,14 +254,13 @@ func (c *Config) Validate() error {
 		}
 		c.Cookies = cookies
 	}
-	if c.Mode == ModeGet {
-		for _, u := range c.URLs {
-			if err := checkHTTPURL("URL", u); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	return nil
+}
+
+// checkSite checks a site crawl's listing pages (--list-url, --first-url,
+// --pages) and --images, then compiles its selectors and rules and checks
+// --render.
+func (c *Config) checkSite() error {
 	if c.ListURL == "" {
 		return usagef("--list-url is required (flag or profile)")
 	}
@@ -269,6 +305,8 @@ func (c *Config) checkProxy() error {
 	return nil
 }
 
+// checkHTTPURL checks that raw, the value of flag, is an absolute http(s)
+// URL with a host.
 func checkHTTPURL(flag, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

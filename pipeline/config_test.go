@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"crawl/pipeline/input"
 )
 
 func TestParsePages(t *testing.T) {
@@ -185,5 +189,92 @@ func TestFingerprintInputs(t *testing.T) {
 	crawl := Config{Mode: ModeCrawl, Name: "{name}{ext}", CSV: "ignored.csv"}
 	if crawl.inputs() != "" {
 		t.Error("a site crawl's fingerprint depends on get's inputs")
+	}
+}
+
+// A list file that cannot be opened is bad usage to Run's callers, who
+// look for *pipeline.UsageError, though package input reported it.
+func TestInputUsageErrorIsUsageError(t *testing.T) {
+	err := input.ReadList(filepath.Join(t.TempDir(), "missing.txt"), nil, func(string) error { return nil })
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("ReadList of a missing file: %v (%T), want a *UsageError", err, err)
+	}
+}
+
+// validCrawl and validGet are configurations Validate accepts; each case
+// of TestValidate changes one thing.
+func validCrawl(t *testing.T) Config {
+	t.Helper()
+	pages, err := ParsePages("1-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{Mode: ModeCrawl, Out: t.TempDir(), Pages: pages, ListURL: "http://h/list/{page}", Links: "//a/@href",
+		Images: "//img/@src", Workers: 10, PerHost: 4, Retries: 3, Split: 1, NoEnvProxy: true}
+}
+
+func validGet(t *testing.T) Config {
+	t.Helper()
+	return Config{Mode: ModeGet, Out: t.TempDir(), URLs: []string{"http://h/a.jpg"}, Workers: 10, PerHost: 4, NoEnvProxy: true}
+}
+
+// TestValidate: every check of Validate names its flag in a usage error,
+// and a configuration that passes is completed with its defaults.
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		get    bool
+		change func(*Config)
+		want   string
+	}{
+		{"no out", false, func(c *Config) { c.Out = "" }, "--out must not be empty"},
+		{"workers", false, func(c *Config) { c.Workers = 0 }, "--workers must be from 1"},
+		{"per host", true, func(c *Config) { c.PerHost = MaxPerHost + 1 }, "--per-host must be from 1"},
+		{"retries", false, func(c *Config) { c.Retries = -1 }, "--retries must not be negative"},
+		{"delay", true, func(c *Config) { c.Delay = -1 }, "durations must not be negative"},
+		{"max size", true, func(c *Config) { c.MaxSize = -1 }, "--max-size must not be negative"},
+		{"max next", false, func(c *Config) { c.MaxNext = -1 }, "--max-next must be at least 1"},
+		{"split", true, func(c *Config) { c.Split = MaxSplit + 1 }, "--split must be from 1"},
+		{"proxy", true, func(c *Config) { c.Proxy = "gopher://x" }, "--proxy"},
+		{"variant", true, func(c *Config) { c.Variant = "huge" }, "--variant \"huge\""},
+		{"remux", true, func(c *Config) { c.Remux = "avi" }, "--remux"},
+		{"csv flag without csv", true, func(c *Config) { c.NameCol = "2" }, "--name-col needs --csv"},
+		{"csv flag in a crawl", false, func(c *Config) { c.CSVEncoding = "gbk" }, "--csv-encoding needs --csv"},
+		{"name field", true, func(c *Config) { c.Name = "{nope}" }, "unknown field {nope}"},
+		{"header", true, func(c *Config) { c.Headers = []string{"Bad Name: x"} }, "--header"},
+		{"referer", true, func(c *Config) { c.Referer = "ftp://x/" }, "--referer"},
+		{"cookies", true, func(c *Config) { c.CookiesFile = filepath.Join(t.TempDir(), "none.txt") }, "--cookies"},
+		{"get url", true, func(c *Config) { c.URLs = []string{"file:///etc/passwd"} }, "URL \"file:///etc/passwd\""},
+		{"no list url", false, func(c *Config) { c.ListURL = "" }, "--list-url is required"},
+		{"list url", false, func(c *Config) { c.ListURL = "ftp://h/{page}" }, "--list-url"},
+		{"first url", false, func(c *Config) { c.FirstURL = "javascript:x" }, "--first-url"},
+		{"no pages", false, func(c *Config) { c.Pages = Pages{} }, "--pages is required"},
+		{"pages without field", false, func(c *Config) { c.ListURL = "http://h/list" }, "has no {page} field"},
+		{"no images", false, func(c *Config) { c.Images = "" }, "--images is required"},
+		{"bad selector", false, func(c *Config) { c.Links = "//a[" }, "--links"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validCrawl(t)
+			if tc.get {
+				c = validGet(t)
+			}
+			tc.change(&c)
+			err := c.Validate()
+			var ue *UsageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate: %v, want a usage error saying %q", err, tc.want)
+			}
+		})
+	}
+	for name, c := range map[string]Config{"crawl": validCrawl(t), "get": validGet(t)} {
+		c.Variant = "best"
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.Name != "{name}{ext}" || c.Variant != "" || c.MaxNext != DefaultMaxNext {
+			t.Errorf("%s: name %q, variant %q, max next %d: want the defaults", name, c.Name, c.Variant, c.MaxNext)
+		}
 	}
 }

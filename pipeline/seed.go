@@ -47,14 +47,14 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 	}
 	for _, list := range cfg.Lists {
 		if err := input.ReadList(list, stdin, func(u string) error { return add(FileTask{URL: u, Source: list}) }); err != nil {
-			return usageError(err)
+			return err
 		}
 	}
 	if cfg.CSV != "" {
 		if in == nil {
 			var err error
-			if in, err = input.OpenCSV(cfg.csvOptions(stderr), stdin); err != nil {
-				return usageError(err)
+			if in, err = input.OpenCSV(cfg.CSVOptions(stderr), stdin); err != nil {
+				return err
 			}
 			defer in.Close()
 		}
@@ -154,8 +154,9 @@ func seedCSV(in *input.CSVReader, cfg *Config, add func(FileTask) error) error {
 	return nil
 }
 
-// csvOptions are the CSV flags of cfg; skipped rows are reported on warn.
-func (c *Config) csvOptions(warn io.Writer) input.CSVOptions {
+// CSVOptions are the CSV flags of c, for input.OpenCSV; skipped rows are
+// reported on warn.
+func (c *Config) CSVOptions(warn io.Writer) input.CSVOptions {
 	return input.CSVOptions{Path: c.CSV, URLCol: c.URLCol, NameCol: c.NameCol, Encoding: c.CSVEncoding, Warn: warn}
 }
 
@@ -167,15 +168,4 @@ func drained(counts map[string]store.QueueCounts) bool {
 		}
 	}
 	return true
-}
-
-// usageError makes the *input.UsageError of a list or CSV file a
-// *UsageError, as Run's callers know bad usage by; other errors are
-// returned as they are.
-func usageError(err error) error {
-	var bad *input.UsageError
-	if errors.As(err, &bad) {
-		return &UsageError{Err: err}
-	}
-	return err
 }

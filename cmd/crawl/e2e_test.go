@@ -111,24 +111,59 @@ func files(t *testing.T, out string) map[string]string {
 	return m
 }
 
+// checkBadUsage runs crawl with args and --out out, in dir, and checks
+// that it is bad usage: exit code 2, one line on stderr naming want, and
+// no out created.
+func checkBadUsage(t *testing.T, dir, out, want string, args ...string) {
+	t.Helper()
+	r := runCrawl(t, dir, "", append(append([]string(nil), args...), "--out", out)...)
+	mustCode(t, r, 2)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], want) {
+		t.Errorf("stderr %q: want one line naming %q", r.stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--out was created (%v)", err)
+	}
+}
+
+// The header rows of the reports a run writes in OUT.
+const (
+	manifestHeader = "url,path,bytes,sha256,content_type,source"
+	failedHeader   = "url,reason,source"
+)
+
+// reportRows reads the CSV report OUT/name, checks that its first row is
+// header (columns joined by commas) and returns the rows after it.
+func reportRows(t *testing.T, out, name, header string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(rows) == 0 || strings.Join(rows[0], ",") != header {
+		t.Fatalf("%s: %q (%v), want the header %s", name, rows, err, header)
+	}
+	return rows[1:]
+}
+
 // manifest reads OUT/manifest.csv as path → row.
 func manifest(t *testing.T, out string) map[string][]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(out, "manifest.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "url,path,bytes,sha256,content_type,source" {
-		t.Fatalf("manifest header %v", rows)
-	}
 	m := map[string][]string{}
-	for _, r := range rows[1:] {
+	for _, r := range reportRows(t, out, "manifest.csv", manifestHeader) {
 		m[r[1]] = r
+	}
+	return m
+}
+
+// failedReasons reads OUT/failed.csv as url → reason.
+func failedReasons(t *testing.T, out string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, r := range reportRows(t, out, "failed.csv", failedHeader) {
+		m[r[0]] = r[1]
 	}
 	return m
 }
@@ -480,16 +515,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
-			r := runCrawl(t, dir, "", append(tc.args, "--out", out)...)
-			mustCode(t, r, 2)
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
-				t.Errorf("stderr %q: want one line naming %q", r.stderr, tc.want)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out was created")
-			}
+			checkBadUsage(t, dir, filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-")), tc.want, tc.args...)
 		})
 	}
 	if n := len(cnt.Snapshot()); n != 0 {

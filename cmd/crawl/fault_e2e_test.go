@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -109,30 +108,28 @@ func checkManifestWhole(t *testing.T, out string, want map[string]string) {
 	}
 }
 
+// summaryHas checks that the run's stderr holds each of wants.
+func summaryHas(t *testing.T, r result, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
 // checkFailedCSV checks that OUT/failed.csv lists exactly the URLs given,
 // each with a reason.
 func checkFailedCSV(t *testing.T, out string, urls ...string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(out, "failed.csv"))
-	if err != nil {
-		t.Errorf("failed.csv: %v", err)
-		return
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(rows) == 0 || strings.Join(rows[0], ",") != "url,reason,source" {
-		t.Errorf("failed.csv: %v %v", rows, err)
-		return
-	}
-	got := map[string]bool{}
-	for _, r := range rows[1:] {
-		got[r[0]] = true
-		if r[1] == "" {
-			t.Errorf("failed.csv: no reason for %s", r[0])
+	got := failedReasons(t, out)
+	for u, reason := range got {
+		if reason == "" {
+			t.Errorf("failed.csv: no reason for %s", u)
 		}
 	}
 	for _, u := range urls {
-		if !got[u] {
+		if _, ok := got[u]; !ok {
 			t.Errorf("failed.csv lacks %s", u)
 		}
 	}
@@ -234,18 +231,14 @@ func TestFaultRetries(t *testing.T) {
 		"dated.jpg": hexSum(body("dated")),
 	})
 	checkManifest(t, out, finalFiles(t, out))
-	for _, want := range []string{
+	summaryHas(t, r,
 		"3 downloaded", "5 failed",
-		"failed " + s.URL("/down.jpg") + ": http 500 Internal Server Error (gave up after 2 retries)",
-		"failed " + s.URL("/limited.jpg") + ": http 429 Too Many Requests (gave up after 2 retries)",
-		"failed " + s.URL("/gone.jpg") + ": http 404 Not Found",
-		"failed " + s.URL("/cut.jpg") + ": ",
-		"failed " + s.URL("/dropped.jpg") + ": ",
-	} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("summary lacks %q:\n%s", want, r.stderr)
-		}
-	}
+		"failed "+s.URL("/down.jpg")+": http 500 Internal Server Error (gave up after 2 retries)",
+		"failed "+s.URL("/limited.jpg")+": http 429 Too Many Requests (gave up after 2 retries)",
+		"failed "+s.URL("/gone.jpg")+": http 404 Not Found",
+		"failed "+s.URL("/cut.jpg")+": ",
+		"failed "+s.URL("/dropped.jpg")+": ",
+	)
 	if !strings.Contains(r.stderr, "unexpected EOF") {
 		t.Errorf("summary does not say the body of cut.jpg ended early:\n%s", r.stderr)
 	}
@@ -349,22 +342,18 @@ func TestFaultSelectorAnswers(t *testing.T) {
 		"there.jpg":   hexSum(img("ok")),
 	})
 	checkManifest(t, out, finalFiles(t, out))
-	for _, want := range []string{
+	summaryHas(t, r,
 		"4 downloaded", "6 failed",
-		"failed " + s.URL("/img/html.jpg") + ": got an HTML page",
-		"failed " + s.URL("/img/disguised.jpg") + ": got an HTML page",
-		"failed " + s.URL("/img/empty.jpg") + ": empty body",
-		"failed " + s.URL("/img/loop.jpg") + ": ",
+		"failed "+s.URL("/img/html.jpg")+": got an HTML page",
+		"failed "+s.URL("/img/disguised.jpg")+": got an HTML page",
+		"failed "+s.URL("/img/empty.jpg")+": empty body",
+		"failed "+s.URL("/img/loop.jpg")+": ",
 		"redirect loop",
-		"failed " + s.URL("/img/far.jpg") + ": ",
+		"failed "+s.URL("/img/far.jpg")+": ",
 		"stopped after 10 redirects",
-		"failed " + s.URL("/list/2.html") + ": ",
+		"failed "+s.URL("/list/2.html")+": ",
 		"larger than 16777216 bytes: body too large: over the page cap of 16MiB (--max-page-size)",
-	} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("summary lacks %q:\n%s", want, r.stderr)
-		}
-	}
+	)
 	// Failures that another try would not mend are not retried.
 	for _, p := range []string{"/img/html.jpg", "/img/disguised.jpg", "/img/empty.jpg", "/img/loop.jpg", "/img/far.jpg", "/list/2.html"} {
 		if n := s.Count(p); n != 1 {
@@ -628,16 +617,7 @@ func runCrawlEnv(t *testing.T, dir string, env []string, args ...string) result 
 	t.Helper()
 	cmd := crawlCmd(t, dir, args...)
 	cmd.Env = append(cmd.Env, env...)
-	var outb, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &outb, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run crawl: %v", err)
-	}
-	return result{code: code, stdout: outb.String(), stderr: errb.String()}
+	return runCmd(t, cmd, "")
 }
 
 // TestFaultFullDisk runs crawl on a small tmpfs with too little room left
@@ -1014,9 +994,5 @@ func TestFaultMaxSize(t *testing.T) {
 	mustCode(t, r, 0)
 	checkFiles(t, out, map[string]string{"small.mp4": hexSum(small)})
 	checkManifest(t, out, map[string]string{"small.mp4": hexSum(small)})
-	for _, want := range []string{"2 skipped as larger than --max-size", "skipped " + s.URL("/known.mp4"), "skipped " + s.URL("/unknown.mp4")} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("summary lacks %q:\n%s", want, r.stderr)
-		}
-	}
+	summaryHas(t, r, "2 skipped as larger than --max-size", "skipped "+s.URL("/known.mp4"), "skipped "+s.URL("/unknown.mp4"))
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,17 +189,8 @@ func TestGetFailedCSV(t *testing.T) {
 	if !strings.Contains(r.stderr, failedPath) {
 		t.Errorf("the summary does not point at failed.csv:\n%s", r.stderr)
 	}
-	f, err := os.Open(failedPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || !reflect.DeepEqual(rows[0], []string{"url", "reason", "source"}) ||
-		rows[1][0] != late || !strings.Contains(rows[1][1], "404") || rows[1][2] != "in.csv" {
+	rows := reportRows(t, out, "failed.csv", failedHeader)
+	if len(rows) != 1 || rows[0][0] != late || !strings.Contains(rows[0][1], "404") || rows[0][2] != "in.csv" {
 		t.Fatalf("failed.csv %q", rows)
 	}
 	if _, ok := files(t, out)["first.png"]; !ok {
@@ -267,16 +256,7 @@ func TestGetCSVBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
-			r := runCrawl(t, dir, "", append(append([]string{"get"}, tc.args...), "--out", out)...)
-			mustCode(t, r, 2)
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
-				t.Errorf("stderr %q: want one line naming %q", r.stderr, tc.want)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out was created")
-			}
+			checkBadUsage(t, dir, filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-")), tc.want, append([]string{"get"}, tc.args...)...)
 		})
 	}
 	if n := len(cnt.Snapshot()); n != 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"os"
@@ -79,25 +78,6 @@ func TestPageOverMaxSize(t *testing.T) {
 	if len(reasons) != 2 {
 		t.Errorf("failed.csv: %v, want the two large pages", reasons)
 	}
-}
-
-// failedReasons reads OUT/failed.csv as url → reason.
-func failedReasons(t *testing.T, out string) map[string]string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(out, "failed.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(rows) == 0 {
-		t.Fatalf("failed.csv: %v %v", rows, err)
-	}
-	m := map[string]string{}
-	for _, row := range rows[1:] {
-		m[row[0]] = row[1]
-	}
-	return m
 }
 
 // endlessList serves every listing page /list/N.html with one link to a

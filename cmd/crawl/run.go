@@ -77,8 +77,25 @@ func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
+// newRoot is the whole command tree: crawl itself (a site crawl), get,
+// demo, worker, version and the hidden stage command that the supervisor
+// starts. crawl and get share one options value, so a shared flag means
+// the same under either.
 func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, code *int) *cobra.Command {
 	o := &options{}
+	root := newCrawl(o, stdin, stdout, stderr, code)
+	root.AddCommand(newGet(o, stdin, stderr, code))
+	root.AddCommand(newDemo(stdin, stderr, code))
+	root.AddCommand(newWorker(stderr, code))
+	root.AddCommand(newVersion(stdout))
+	root.AddCommand(newStage(stdout, stderr, code))
+	return root
+}
+
+// newCrawl is the root command, `crawl [flags]`: walk the listing pages of
+// a site (from flags or the --site profile) and download what its detail
+// pages hold. With --version it only prints the version.
+func newCrawl(o *options, stdin io.Reader, stdout, stderr io.Writer, code *int) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "crawl [flags]",
 		Short: "Download every image or video behind a range of listing pages",
@@ -95,27 +112,47 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 				_, err := fmt.Fprintln(stdout, buildVersion())
 				return err
 			}
-			if err := applyProfile(cmd.Flags(), o.site, cmd.Flags().Changed("site")); err != nil {
+			if err := prepareCrawl(cmd.Flags(), o); err != nil {
 				return err
 			}
-			o.cfg.Mode = pipeline.ModeCrawl
-			if o.cfg.MaxNext < 1 {
-				return fmt.Errorf("--max-next must be at least 1, not %d", o.cfg.MaxNext)
-			}
-			if o.pages != "" {
-				p, err := pipeline.ParsePages(o.pages)
-				if err != nil {
-					return err
-				}
-				o.cfg.Pages = p
-			}
-			splitPerHost(cmd.Flags(), o)
-			proxyFlag(o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	f := root.Flags()
+	addSiteFlags(f, o)
+	addSharedFlags(f, o)
+	return root
+}
+
+// prepareCrawl completes o for a site crawl from the parsed flags: it reads
+// the --site profile (flags given on the command line win), checks
+// --max-next and parses --pages. It returns a usage error, having started
+// nothing.
+func prepareCrawl(f *pflag.FlagSet, o *options) error {
+	if err := applyProfile(f, o.site, f.Changed("site")); err != nil {
+		return err
+	}
+	o.cfg.Mode = pipeline.ModeCrawl
+	if o.cfg.MaxNext < 1 {
+		return fmt.Errorf("--max-next must be at least 1, not %d", o.cfg.MaxNext)
+	}
+	if o.pages != "" {
+		p, err := pipeline.ParsePages(o.pages)
+		if err != nil {
+			return err
+		}
+		o.cfg.Pages = p
+	}
+	splitPerHost(f, o)
+	proxyFlag(o)
+	return nil
+}
+
+// addSiteFlags defines the flags only a site crawl has: the profile, the
+// listing pages and the selectors that find detail pages and their files,
+// and how those pages are read.
+func addSiteFlags(f *pflag.FlagSet, o *options) {
 	f.BoolVar(&o.version, "version", false, "print the version, commit and Go version")
 	f.StringVar(&o.site, "site", "crawl.yaml", "site profile (YAML) whose keys are the long flag names with _ for -")
 	f.StringVar(&o.pages, "pages", "", "listing pages to walk: 5, 1-5, 1,3,7-9 or open-ended 3-")
@@ -132,64 +169,93 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 	f.BoolVar(&o.cfg.Render, "render", false, "load listing and detail pages in headless Chromium and select on the rendered page")
 	f.StringVar(&o.cfg.RenderWait, "render-wait", "", "with --render: wait for this CSS selector, or this long (2s), before selecting (default: until the network is quiet)")
 	f.StringVar(&o.maxPage, "max-page-size", "16MiB", "refuse (and report) a listing or detail page larger than this once decoded; each page stage process may take 18 times it for the pages it reads at once")
-	addShared(f, o)
+}
 
+// newGet is `crawl get [flags] [URL...]`: download the URLs given as
+// arguments, in --list files and in a --csv file.
+func newGet(o *options, stdin io.Reader, stderr io.Writer, code *int) *cobra.Command {
 	get := &cobra.Command{
 		Use:   "get [flags] [URL...]",
 		Short: "Download URLs given on the command line, in a list file or in a CSV file",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.cfg.Mode = pipeline.ModeGet
 			o.cfg.URLs = args
-			if len(args) == 0 && len(o.cfg.Lists) == 0 && o.cfg.CSV == "" {
-				return errors.New("nothing to download: give URLs, --list FILE or --csv FILE")
-			}
-			stdinUsers := 0
-			for _, l := range o.cfg.Lists {
-				if l == "-" {
-					stdinUsers++
-				}
-				if err := input.CheckList(l); err != nil {
-					return err
-				}
-			}
-			if o.cfg.CSV == "-" {
-				stdinUsers++
-			}
-			if stdinUsers > 1 {
-				return errors.New("standard input (-) can be read only once: give it to one --list or --csv")
+			if err := checkGetInputs(o); err != nil {
+				return err
 			}
 			if o.cfg.CSV != "" {
-				in, err := input.OpenCSV(input.CSVOptions{
-					Path: o.cfg.CSV, URLCol: o.cfg.URLCol, NameCol: o.cfg.NameCol,
-					Encoding: o.cfg.CSVEncoding, Warn: stderr,
-				}, stdin)
-				if err != nil {
+				if err := openCSV(o, stdin, stderr); err != nil {
 					return err
 				}
-				o.csv = in
 				defer func() {
 					if o.csv != nil {
 						o.csv.Close()
 					}
 				}()
-				o.cfg.CSVHeader = in.Header()
 			}
 			splitPerHost(cmd.Flags(), o)
 			proxyFlag(o)
 			return execute(cmd.Context(), o, stdin, stderr, code)
 		},
 	}
-	get.Flags().StringArrayVar(&o.cfg.Lists, "list", nil, "file with one URL per line (# comments); - reads standard input")
-	get.Flags().StringVar(&o.cfg.CSV, "csv", "", "CSV file of URLs (a header row or none; UTF-8, UTF-16 or GBK); - reads standard input")
-	get.Flags().StringVar(&o.cfg.URLCol, "url-col", "", "the CSV column holding the URL: 1-based number or header name (default: the first column of URLs)")
-	get.Flags().StringVar(&o.cfg.NameCol, "name-col", "", "the CSV column to name each file after: <cell><ext> (number or header name)")
-	get.Flags().StringVar(&o.cfg.CSVEncoding, "csv-encoding", "", "force the CSV's encoding (gbk, gb18030, utf-8, utf-16le, ...; default: detected)")
-	addShared(get.Flags(), o)
-	root.AddCommand(get)
-	root.AddCommand(newDemo(stdin, stderr, code))
-	root.AddCommand(newWorker(stderr, code))
-	root.AddCommand(newVersion(stdout))
-	root.AddCommand(&cobra.Command{
+	addInputFlags(get.Flags(), o)
+	addSharedFlags(get.Flags(), o)
+	return get
+}
+
+// addInputFlags defines the flags that name what crawl get downloads
+// besides its arguments: list files and a CSV file with its columns.
+func addInputFlags(f *pflag.FlagSet, o *options) {
+	f.StringArrayVar(&o.cfg.Lists, "list", nil, "file with one URL per line (# comments); - reads standard input")
+	f.StringVar(&o.cfg.CSV, "csv", "", "CSV file of URLs (a header row or none; UTF-8, UTF-16 or GBK); - reads standard input")
+	f.StringVar(&o.cfg.URLCol, "url-col", "", "the CSV column holding the URL: 1-based number or header name (default: the first column of URLs)")
+	f.StringVar(&o.cfg.NameCol, "name-col", "", "the CSV column to name each file after: <cell><ext> (number or header name)")
+	f.StringVar(&o.cfg.CSVEncoding, "csv-encoding", "", "force the CSV's encoding (gbk, gb18030, utf-8, utf-16le, ...; default: detected)")
+}
+
+// checkGetInputs checks that crawl get has something to download, that
+// every --list file can be read and that standard input is named at most
+// once. It reads no URL yet.
+func checkGetInputs(o *options) error {
+	if len(o.cfg.URLs) == 0 && len(o.cfg.Lists) == 0 && o.cfg.CSV == "" {
+		return errors.New("nothing to download: give URLs, --list FILE or --csv FILE")
+	}
+	stdinUsers := 0
+	for _, l := range o.cfg.Lists {
+		if l == "-" {
+			stdinUsers++
+		}
+		if err := input.CheckList(l); err != nil {
+			return err
+		}
+	}
+	if o.cfg.CSV == "-" {
+		stdinUsers++
+	}
+	if stdinUsers > 1 {
+		return errors.New("standard input (-) can be read only once: give it to one --list or --csv")
+	}
+	return nil
+}
+
+// openCSV opens --csv before the run, so that a bad file or column is a
+// usage error before anything is written and the run's --name can use its
+// header. On success o.csv holds the open reader (the run closes it) and
+// o.cfg.CSVHeader its header.
+func openCSV(o *options, stdin io.Reader, stderr io.Writer) error {
+	in, err := input.OpenCSV(o.cfg.CSVOptions(stderr), stdin)
+	if err != nil {
+		return err
+	}
+	o.csv = in
+	o.cfg.CSVHeader = in.Header()
+	return nil
+}
+
+// newStage is the hidden command the supervisor starts for each stage
+// process: run STAGE of the crawl whose state is in STATEDIR.
+func newStage(stdout, stderr io.Writer, code *int) *cobra.Command {
+	return &cobra.Command{
 		Use:    pipeline.StageCommand + " STAGE STATEDIR",
 		Hidden: true,
 		Args:   cobra.ExactArgs(2),
@@ -204,11 +270,13 @@ func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, cod
 			}
 			return nil
 		},
-	})
-	return root
+	}
 }
 
-func addShared(f *pflag.FlagSet, o *options) {
+// addSharedFlags defines the flags crawl and crawl get both have: where files
+// go and how they are named, how politely and how hard hosts are asked,
+// request headers, the proxy, and where the queues live.
+func addSharedFlags(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.out, "out", "downloads", "where files go (created if missing)")
 	f.StringVar(&o.cfg.Name, "name", "{name}{ext}", "file path under --out: {name} {ext} {host} {page} {n} {title} (with --csv also {1} {2}... and header names); / makes folders")
 	f.IntVar(&o.cfg.Workers, "workers", 10, "size of the download pool")
@@ -272,9 +340,36 @@ func proxyFlag(o *options) {
 	o.cfg.NoEnvProxy = o.cfg.Proxy == ""
 }
 
-// execute validates the configuration, runs the pipeline and reports.
+// execute checks and completes the configuration, runs the pipeline and
+// reports. Every usage error is returned before --out is created.
 func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer, code *int) error {
-	if err := checkQueue(o.queue); err != nil {
+	if err := checkCommandLine(o); err != nil {
+		return err
+	}
+	if err := parseSizes(o); err != nil {
+		return err
+	}
+	out, err := filepath.Abs(o.out)
+	if err != nil {
+		return fmt.Errorf("--out %q: %w", o.out, err)
+	}
+	o.cfg.Out = out
+	if err := o.cfg.Validate(); err != nil {
+		return err
+	}
+	announceJob(o, stderr)
+	if err := makeOut(out, o.out); err != nil {
+		return err
+	}
+	return runPipeline(ctx, o, stdin, stderr, code)
+}
+
+// checkCommandLine checks what only the command line can get wrong (a
+// value the configuration would take, such as --split 0 or an empty
+// --name) and --queue with --job; a Redis --queue becomes o.cfg.Queue.
+func checkCommandLine(o *options) error {
+	queue, err := parseQueue(o.queue)
+	if err != nil {
 		return err
 	}
 	if o.cfg.Split < 1 { // Validate takes 0 as one connection; on the command line it is a mistake
@@ -283,11 +378,16 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 	if o.cfg.Name == "" { // the flag's default is not empty: the flag or the profile gave ''
 		return errors.New("--name must not be empty (flag or profile); leave it out for {name}{ext}")
 	}
-	if o.queue != "sqlite" {
-		o.cfg.Queue = o.queue
-	} else if o.job != "" {
+	o.cfg.Queue = queue
+	if queue == "" && o.job != "" {
 		return errors.New("--job names a crawl on a Redis server: give --queue redis://host:port/db too")
 	}
+	return nil
+}
+
+// parseSizes parses --max-size, --max-page-size and --limit-rate into
+// o.cfg; a flag left empty keeps the configuration's value.
+func parseSizes(o *options) error {
 	if o.maxSize != "" {
 		n, err := pipeline.ParseSize(o.maxSize)
 		if err != nil {
@@ -309,28 +409,42 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer,
 		}
 		o.cfg.LimitRate = n
 	}
-	out, err := filepath.Abs(o.out)
-	if err != nil {
-		return fmt.Errorf("--out %q: %w", o.out, err)
+	return nil
+}
+
+// announceJob names the job of a crawl on a Redis server (--job, or one
+// derived from the command) and tells the user how other machines join it.
+// A crawl with the embedded queue has no job.
+func announceJob(o *options, stderr io.Writer) {
+	if o.cfg.Queue == "" {
+		return
 	}
-	o.cfg.Out = out
-	if err := o.cfg.Validate(); err != nil {
-		return err
+	o.cfg.Job = o.job
+	if o.cfg.Job == "" {
+		o.cfg.Job = o.cfg.DefaultJob()
 	}
-	if o.cfg.Queue != "" { // a server that other machines may share
-		o.cfg.Job = o.job
-		if o.cfg.Job == "" {
-			o.cfg.Job = o.cfg.DefaultJob()
-		}
-		fmt.Fprintf(stderr, "crawl: crawl %s on %s; join it from other machines with: crawl worker --queue %s --job %s --out DIR\n",
-			o.cfg.Job, o.cfg.Queue, o.cfg.Queue, o.cfg.Job)
+	fmt.Fprintf(stderr, "crawl: crawl %s on %s; join it from other machines with: crawl worker --queue %s --job %s --out DIR\n",
+		o.cfg.Job, o.cfg.Queue, o.cfg.Queue, o.cfg.Job)
+}
+
+// makeOut creates the --out folder abs (given names it as the user wrote
+// it, for errors); an existing folder is kept as it is, a file in its place
+// is an error.
+func makeOut(abs, given string) error {
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: not a folder", given)
 	}
-	if st, err := os.Stat(out); err == nil && !st.IsDir() {
-		return fmt.Errorf("--out %s: not a folder", o.out)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	return nil
+}
+
+// runPipeline runs the checked configuration and sets *code from the
+// result. A usage error found only by the run is returned as it is; a run
+// that could not start is a runFailure; an error after the start is
+// reported on stderr next to the summary.
+func runPipeline(ctx context.Context, o *options, stdin io.Reader, stderr io.Writer, code *int) error {
 	defer startProfile("supervisor", stderr)()
 	tuneGC("supervisor")
 	bar := newProgress(stderr, o.quiet, o.progress)

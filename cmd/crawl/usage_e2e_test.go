@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -72,19 +70,16 @@ func TestCarelessUsage(t *testing.T) {
 		{"csv url column of names", []string{"get", "--csv", "urls.csv", "--url-col", "1"}, "urls.csv"},
 		{"max next zero", with("--max-next", "0"), "--max-next"},
 		{"profile empty name", append(without("--name"), "--site", "empty-name.yaml"), "--name"},
+		{"get stdin twice", []string{"get", "--list", "-", "--csv", "-"}, "standard input"},
+		{"zero max page size", with("--max-page-size", "0"), "--max-page-size"},
+		{"get bad limit rate", []string{"get", good, "--limit-rate", "fast"}, "--limit-rate"},
+		{"get job without redis", []string{"get", good, "--job", "x"}, "--job"},
+		{"get redis queue without host", []string{"get", good, "--queue", "redis:///0"}, "--queue"},
+		{"url col without csv", []string{"get", good, "--url-col", "1"}, "--url-col needs --csv"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
-			r := runCrawl(t, dir, "", append(tc.args, "--out", out, "--quiet")...)
-			mustCode(t, r, 2)
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
-				t.Errorf("stderr %q: want one line naming %q", r.stderr, tc.want)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out was created (%v)", err)
-			}
+			checkBadUsage(t, dir, filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-")), tc.want, append(append([]string(nil), tc.args...), "--quiet")...)
 		})
 	}
 	if hits := cnt.Snapshot(); len(hits) != 0 {
@@ -139,15 +134,35 @@ func TestMaxNext(t *testing.T) {
 	if !logged {
 		t.Errorf("stderr does not log the cut of %s at 5 pages:\n%s", first, r.stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "failed.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[1][0] != first || !strings.Contains(rows[1][1], "cut at 5 pages") || !strings.Contains(rows[1][1], "/g/6.html") {
+	rows := reportRows(t, out, "failed.csv", failedHeader)
+	if len(rows) != 1 || rows[0][0] != first || !strings.Contains(rows[0][1], "cut at 5 pages") || !strings.Contains(rows[0][1], "/g/6.html") {
 		t.Errorf("failed.csv %q: want one row for %s cut at 5 pages before /g/6.html", rows, first)
+	}
+}
+
+// TestOutIsAFile: an --out that names an existing file is bad usage for
+// crawl, crawl get and crawl worker alike, and the file is left as it was.
+func TestOutIsAFile(t *testing.T) {
+	srv, cnt := serveDemo(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "taken", []byte("keep me"))
+	for name, args := range map[string][]string{
+		"crawl":  demoArgs(t, "gallery", srv.URL),
+		"get":    {"get", srv.URL + "/static/a.jpg"},
+		"worker": {"worker", "--queue", "redis://127.0.0.1:1/0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := runCrawl(t, dir, "", append(args, "--out", file, "--quiet")...)
+			mustCode(t, r, 2)
+			if !strings.Contains(r.stderr, "--out") || !strings.Contains(r.stderr, "not a folder") {
+				t.Errorf("stderr %q: want it to say --out is not a folder", r.stderr)
+			}
+			if b, err := os.ReadFile(file); err != nil || string(b) != "keep me" {
+				t.Errorf("the file at --out became %q (%v)", b, err)
+			}
+		})
+	}
+	if hits := cnt.Snapshot(); len(hits) != 0 {
+		t.Errorf("bad usage made requests: %v", hits)
 	}
 }

@@ -96,14 +96,9 @@ type CSVReader struct {
 // column of URLs (none of its first csvProbeRows rows after the header
 // holds one) are found, as a *UsageError, before anything is written.
 func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
-	var forced encoding.Encoding
-	forcedName := ""
-	if opt.Encoding != "" {
-		enc, name, err := parser.LookupEncoding(opt.Encoding)
-		if err != nil {
-			return nil, usagef("--csv-encoding: %v", err)
-		}
-		forced, forcedName = enc, name
+	forced, forcedName, err := csvEncoding(opt.Encoding)
+	if err != nil {
+		return nil, err
 	}
 	urlCol, urlName, err := parseColumn("--url-col", opt.URLCol)
 	if err != nil {
@@ -114,66 +109,94 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 		return nil, err
 	}
 	c := &CSVReader{name: opt.Path, warn: opt.Warn, urlCol: urlCol, nameCol: nameCol}
-	var r io.Reader
-	if opt.Path == "-" {
+	r, err := c.open(opt.Path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.start(r, forced, forcedName); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.probe(urlName, nameName); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// csvEncoding looks up a --csv-encoding label: nil and "" when none is
+// given (the encoding is then detected), else the encoding and its name.
+func csvEncoding(label string) (encoding.Encoding, string, error) {
+	if label == "" {
+		return nil, "", nil
+	}
+	enc, name, err := parser.LookupEncoding(label)
+	if err != nil {
+		return nil, "", Usagef("--csv-encoding: %v", err)
+	}
+	return enc, name, nil
+}
+
+// open opens the CSV file at path, or stdin (os.Stdin when nil) for "-",
+// and names it for messages. A file that cannot be opened, or is a
+// folder, is a *UsageError; an opened file is closed by c.Close.
+func (c *CSVReader) open(path string, stdin io.Reader) (io.Reader, error) {
+	if path == "-" {
 		c.name = "standard input"
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		r = stdin
-	} else {
-		f, err := os.Open(opt.Path)
-		if err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("--csv: %w", err)}
-		}
-		st, err := f.Stat()
-		if err == nil && st.IsDir() {
-			err = errors.New("is a folder")
-		}
-		if err != nil {
-			f.Close()
-			return nil, &UsageError{Err: fmt.Errorf("--csv %s: %w", opt.Path, err)}
-		}
-		c.closer = f
-		r = f
+		return stdin, nil
 	}
-	fail := func(err error) (*CSVReader, error) {
-		c.Close()
-		return nil, err
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Usagef("--csv: %w", err)
 	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		err = errors.New("is a folder")
+	}
+	if err != nil {
+		f.Close()
+		return nil, Usagef("--csv %s: %w", path, err)
+	}
+	c.closer = f
+	return f, nil
+}
+
+// start sets up the record reader on r: the encoding (forced, or detected
+// from the first bytes) and the delimiter, sniffed from the first line,
+// which is given back to be read again as a record.
+func (c *CSVReader) start(r io.Reader, forced encoding.Encoding, forcedName string) error {
 	lines, err := newCSVLines(r, forced, forcedName)
 	if err != nil {
-		return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+		return c.readError(err)
 	}
 	c.recs = &csvRecords{lines: lines, delim: ','}
 	if l, err := lines.next(); err == nil {
 		c.recs.delim = sniffDelimiter(l.text)
 		lines.giveBack(l)
 	} else if !errors.Is(err, io.EOF) {
-		return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+		return c.readError(err)
 	}
-	// The first record that is well formed and not blank is the header
-	// candidate; malformed rows before it are reported like any other.
-	// Rows are read on until one holds a URL where this reader looks for
-	// one, for at most csvProbeRows rows after the header candidate: a file
-	// whose first rows hold none has no column of URLs (it is not a CSV of
-	// URLs at all), which is bad usage. The rows read are held, malformed
-	// ones too, and handed out or reported by Next in the file's order.
-	resolved := false
-	resolve := func() error {
-		resolved = true
-		if urlName != "" {
-			if c.urlCol, err = c.column("--url-col", urlName); err != nil {
-				return err
-			}
-		}
-		if nameName != "" {
-			if c.nameCol, err = c.column("--name-col", nameName); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	return nil
+}
+
+// readError is a failure to read the file, as a *UsageError naming it.
+func (c *CSVReader) readError(err error) error {
+	return Usagef("--csv: read %s: %w", c.name, err)
+}
+
+// probe reads ahead until a row holds a URL where c looks for one, for at
+// most csvProbeRows rows after the header candidate. The first record that
+// is well formed and not blank is the header candidate; malformed rows
+// before it are reported like any other. The columns named by header name
+// are found as soon as the header candidate is read (or at the end, in a
+// file without one). A file whose first rows hold no URL has no column of
+// URLs (it is not a CSV of URLs at all), which is bad usage. The rows read
+// are held, malformed ones too, and handed out or reported by Next in the
+// file's order.
+func (c *CSVReader) probe(urlName, nameName string) error {
 	rows, found, atEOF := 0, false, false
 	for !found && rows < csvProbeRows {
 		cells, line, err := c.recs.next()
@@ -188,7 +211,7 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 			break
 		}
 		if err != nil {
-			return fail(&UsageError{Err: fmt.Errorf("--csv: read %s: %w", c.name, err)})
+			return c.readError(err)
 		}
 		if blankRow(cells) {
 			continue
@@ -199,35 +222,66 @@ func OpenCSV(opt CSVOptions, stdin io.Reader) (*CSVReader, error) {
 			found = c.holdsURL(cells)
 			continue
 		}
-		c.firstLine, c.gotFirst = line, true
-		if c.holdsURL(cells) {
-			found = true
-		} else {
-			c.header = cells
-			if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
-				c.urlCol, c.failed = 0, true
-			}
-		}
-		if err := resolve(); err != nil {
-			return fail(err)
+		found = c.takeFirst(cells, line, urlName)
+		if err := c.resolveColumns(urlName, nameName); err != nil {
+			return err
 		}
 	}
-	if !resolved {
-		if err := resolve(); err != nil {
-			return fail(err)
+	if !c.gotFirst {
+		if err := c.resolveColumns(urlName, nameName); err != nil {
+			return err
 		}
 	}
 	if !found && rows > 0 {
-		where := ""
-		if c.urlCol >= 0 {
-			where = fmt.Sprintf(" in column %d", c.urlCol+1)
-		}
-		if atEOF {
-			return fail(usagef("--csv %s: no row holds an http(s) URL%s; is it a CSV of URLs?", c.name, where))
-		}
-		return fail(usagef("--csv %s: none of its first %d rows holds an http(s) URL%s; is it a CSV of URLs?", c.name, rows, where))
+		return c.noURLs(rows, atEOF)
 	}
-	return c, nil
+	return nil
+}
+
+// takeFirst takes the header candidate, the first record that is well
+// formed and not blank: a row when it holds a URL (found is then true),
+// else the header. A header that is failed.csv's, with no --url-col,
+// makes its URL column the first and carries its source column on.
+func (c *CSVReader) takeFirst(cells []string, line int, urlName string) (found bool) {
+	c.firstLine, c.gotFirst = line, true
+	if c.holdsURL(cells) {
+		return true
+	}
+	c.header = cells
+	if c.urlCol < 0 && urlName == "" && sameCells(c.header, store.FailedHeader()) {
+		c.urlCol, c.failed = 0, true
+	}
+	return false
+}
+
+// resolveColumns finds the --url-col and --name-col given as header names
+// in the header; a name that is not there is a *UsageError.
+func (c *CSVReader) resolveColumns(urlName, nameName string) error {
+	var err error
+	if urlName != "" {
+		if c.urlCol, err = c.column("--url-col", urlName); err != nil {
+			return err
+		}
+	}
+	if nameName != "" {
+		if c.nameCol, err = c.column("--name-col", nameName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noURLs is the *UsageError of a file none of whose rows probed (rows of
+// them, up to the end of the file when atEOF) holds a URL.
+func (c *CSVReader) noURLs(rows int, atEOF bool) error {
+	where := ""
+	if c.urlCol >= 0 {
+		where = fmt.Sprintf(" in column %d", c.urlCol+1)
+	}
+	if atEOF {
+		return Usagef("--csv %s: no row holds an http(s) URL%s; is it a CSV of URLs?", c.name, where)
+	}
+	return Usagef("--csv %s: none of its first %d rows holds an http(s) URL%s; is it a CSV of URLs?", c.name, rows, where)
 }
 
 // parseColumn reads a --url-col or --name-col value: a 1-based number (the
@@ -239,7 +293,7 @@ func parseColumn(flag, v string) (idx int, name string, err error) {
 	}
 	if n, err := strconv.Atoi(v); err == nil {
 		if n < 1 {
-			return -1, "", usagef("%s %s: columns are numbered from 1", flag, v)
+			return -1, "", Usagef("%s %s: columns are numbered from 1", flag, v)
 		}
 		return n - 1, "", nil
 	}
@@ -250,14 +304,14 @@ func parseColumn(flag, v string) (idx int, name string, err error) {
 func (c *CSVReader) column(flag, name string) (int, error) {
 	if c.header == nil {
 		if c.gotFirst {
-			return -1, usagef("%s %q: %s has no header row (its first row holds a URL); give the column number", flag, name, c.name)
+			return -1, Usagef("%s %q: %s has no header row (its first row holds a URL); give the column number", flag, name, c.name)
 		}
-		return -1, usagef("%s %q: %s is empty", flag, name, c.name)
+		return -1, Usagef("%s %q: %s is empty", flag, name, c.name)
 	}
 	if i := HeaderIndex(c.header, name); i >= 0 {
 		return i, nil
 	}
-	return -1, usagef("%s %q: no such column in the header of %s (columns: %s)", flag, name, c.name, strings.Join(c.header, ", "))
+	return -1, Usagef("%s %q: no such column in the header of %s (columns: %s)", flag, name, c.name, strings.Join(c.header, ", "))
 }
 
 // HeaderIndex is the 0-based column of header named name: exactly, else

@@ -438,3 +438,36 @@ func TestSniffDelimiter(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCSVHeaderAfterMalformedRow: a malformed row and a blank line
+// before the header do not make the header a row; the column named by
+// --url-col is found in it, and Next reports the malformed row first.
+func TestOpenCSVHeaderAfterMalformedRow(t *testing.T) {
+	in := "\"a\"b,c\n\nid,link\n1,http://h/1.png\n"
+	var warn bytes.Buffer
+	c, err := OpenCSV(CSVOptions{Path: "-", URLCol: "LINK", NameCol: "1", Warn: &warn}, strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !reflect.DeepEqual(c.Header(), []string{"id", "link"}) {
+		t.Errorf("header %q", c.Header())
+	}
+	row, err := c.Next()
+	if err != nil || row.URL != "http://h/1.png" || row.Name != "1" || row.Line != 4 {
+		t.Fatalf("row %+v (%v), want line 4 with http://h/1.png named 1", row, err)
+	}
+	if !strings.Contains(warn.String(), "line 1") {
+		t.Errorf("warnings %q: want the malformed line 1 reported", warn.String())
+	}
+}
+
+// TestOpenCSVReadError: a file that fails while OpenCSV reads its first
+// rows is a usage error naming it.
+func TestOpenCSVReadError(t *testing.T) {
+	_, err := OpenCSV(CSVOptions{Path: "-"}, iotest.ErrReader(errors.New("disk gone")))
+	var ue *UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "read standard input") || !strings.Contains(err.Error(), "disk gone") {
+		t.Errorf("OpenCSV: %v, want a usage error naming standard input and the failure", err)
+	}
+}

@@ -26,7 +26,7 @@ func ReadList(name string, stdin io.Reader, fn func(url string) error) error {
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return &UsageError{Err: fmt.Errorf("--list: %w", err)}
+			return Usagef("--list: %w", err)
 		}
 		defer f.Close()
 		r = f
@@ -63,15 +63,15 @@ func CheckList(name string) error {
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
+		return Usagef("--list: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return &UsageError{Err: fmt.Errorf("--list: %w", err)}
+		return Usagef("--list: %w", err)
 	}
 	if st.IsDir() {
-		return &UsageError{Err: fmt.Errorf("--list %s: is a folder", name)}
+		return Usagef("--list %s: is a folder", name)
 	}
 	return nil
 }
