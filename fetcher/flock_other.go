@@ -11,3 +11,6 @@ var errNoFlock = errors.New("lock dir needs flock, which this system lacks")
 
 // tryLock fails: there is no flock on this system.
 func tryLock(*os.File) (bool, error) { return false, errNoFlock }
+
+// unlock fails: there is no flock on this system.
+func unlock(*os.File) error { return errNoFlock }

@@ -26,3 +26,13 @@ func tryLock(f *os.File) (bool, error) {
 		}
 	}
 }
+
+// unlock drops the flock on f.
+func unlock(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -30,14 +29,16 @@ import (
 // the inUse flags do that, and the file locks only arbitrate between
 // processes. The kernel drops the locks of a process that dies.
 //
-// A lock file is open only while it is used: a slot's while the slot is
-// held (closing it drops the lock), the delay file's for one
-// read-modify-write. So the files open at once are as many as the
-// requests in flight, whatever the number of hosts a crawl meets.
+// The lock files stay open between uses in lockFiles: a file is locked
+// while used (a slot's while the slot is held, the delay file's for one
+// read-modify-write) and unlocked at once after. So the files open at once
+// are as many as the requests in flight plus at most idleLockFiles,
+// whatever the number of hosts a crawl meets.
 type hostLimiter struct {
 	perHost int
 	delay   time.Duration
 	dir     string
+	files   *lockFiles // nil without a lock directory
 
 	mu     sync.Mutex
 	closed bool
@@ -51,13 +52,17 @@ type hostState struct {
 
 	mu     sync.Mutex // guards the fields below
 	closed bool
-	next   time.Time  // in-memory delay clock (no lock dir)
-	slots  []*os.File // the lock file of each slot held, open and locked; nil for the others
-	inUse  []bool     // slot i is held by a goroutine of this process
+	next   time.Time   // in-memory delay clock (no lock dir)
+	slots  []*lockFile // the lock file of each slot held, locked; nil for the others
+	inUse  []bool      // slot i is held by a goroutine of this process
 }
 
 func newHostLimiter(perHost int, delay time.Duration, dir string) *hostLimiter {
-	return &hostLimiter{perHost: perHost, delay: delay, dir: dir, hosts: make(map[string]*hostState)}
+	l := &hostLimiter{perHost: perHost, delay: delay, dir: dir, hosts: make(map[string]*hostState)}
+	if dir != "" {
+		l.files = newLockFiles(dir, idleLockFiles)
+	}
+	return l
 }
 
 // host returns the state of host, creating it on first use.
@@ -72,7 +77,7 @@ func (l *hostLimiter) host(host string) (*hostState, error) {
 		h = &hostState{
 			name:  safeHost(host),
 			sem:   make(chan struct{}, l.perHost),
-			slots: make([]*os.File, l.perHost),
+			slots: make([]*lockFile, l.perHost),
 			inUse: make([]bool, l.perHost),
 		}
 		l.hosts[host] = h
@@ -103,7 +108,7 @@ func (l *hostLimiter) acquire(ctx context.Context, host string) (release func(),
 	release = func() {
 		once.Do(func() {
 			if slot >= 0 {
-				h.unlockSlot(slot)
+				l.unlockSlot(h, slot)
 			}
 			<-h.sem
 		})
@@ -136,8 +141,7 @@ func (l *hostLimiter) lockSlot(ctx context.Context, h *hostState) (int, error) {
 	}
 }
 
-// tryLockSlot makes one pass over host's slots; -1 if none is free. The
-// lock file of a slot is opened to try it and closed unless it is taken.
+// tryLockSlot makes one pass over host's slots; -1 if none is free.
 func (l *hostLimiter) tryLockSlot(h *hostState) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -148,7 +152,7 @@ func (l *hostLimiter) tryLockSlot(h *hostState) (int, error) {
 		if h.inUse[i] {
 			continue
 		}
-		f, ok, err := l.tryLockFile(h.name + "." + strconv.Itoa(i) + ".lock")
+		f, ok, err := l.files.tryLock(h.name + "." + strconv.Itoa(i) + ".lock")
 		if err != nil {
 			return -1, err
 		}
@@ -160,29 +164,12 @@ func (l *hostLimiter) tryLockSlot(h *hostState) (int, error) {
 	return -1, nil
 }
 
-// tryLockFile opens the lock file name in the lock directory and takes
-// its flock; ok is false, the file closed, if another process holds it.
-func (l *hostLimiter) tryLockFile(name string) (f *os.File, ok bool, err error) {
-	f, err = openLockFile(filepath.Join(l.dir, name))
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err = tryLock(f)
-	if err != nil || !ok {
-		f.Close()
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	return f, ok, nil
-}
-
-// unlockSlot gives slot back: closing its lock file drops the lock.
-func (h *hostState) unlockSlot(slot int) {
+// unlockSlot gives slot of h back, unlocking its lock file.
+func (l *hostLimiter) unlockSlot(h *hostState, slot int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if f := h.slots[slot]; f != nil {
-		_ = f.Close()
+		l.files.unlock(f)
 		h.slots[slot] = nil
 	}
 	h.inUse[slot] = false
@@ -220,11 +207,12 @@ func (l *hostLimiter) tryReserveStart(h *hostState) (t time.Time, ok bool, err e
 	if h.closed {
 		return t, false, errClosed
 	}
-	f, locked, err := l.tryLockFile(h.name + ".delay")
+	lf, locked, err := l.files.tryLock(h.name + ".delay")
 	if err != nil || !locked {
 		return t, false, err
 	}
-	defer f.Close() // drops the lock
+	defer l.files.unlock(lf)
+	f := lf.f
 
 	var buf [8]byte
 	n, err := f.ReadAt(buf[:], 0)
@@ -244,28 +232,22 @@ func (l *hostLimiter) tryReserveStart(h *hostState) (t time.Time, ok bool, err e
 	return t, true, nil
 }
 
-// close closes the lock files of the slots still held, which drops their
-// locks.
+// close closes the lock files, which drops the locks of the slots still
+// held.
 func (l *hostLimiter) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
-	var errs []error
 	for _, h := range l.hosts {
 		h.mu.Lock()
 		h.closed = true
-		for i, f := range h.slots {
-			if f != nil {
-				errs = append(errs, f.Close())
-				h.slots[i] = nil
-			}
-		}
+		clear(h.slots)
 		h.mu.Unlock()
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("close lock files: %w", err)
+	if l.files == nil {
+		return nil
 	}
-	return nil
+	return l.files.close()
 }
 
 func openLockFile(path string) (*os.File, error) {

@@ -26,10 +26,12 @@ func openIn(t *testing.T, dir string) int {
 	return n
 }
 
-// TestLockFilesBounded: the lock files open are those of the slots held,
-// whatever the number of hosts met: after a thousand hosts (their slots and
-// delays taken and given back), none is open; while three slots are held,
-// three are; a slot given back is free to another process at once.
+// TestLockFilesBounded: the lock files open are those of the slots held
+// and at most idleLockFiles others, whatever the number of hosts met:
+// after a thousand hosts (their slots and delays taken and given back),
+// three slots held, no more than idleLockFiles+3 are open, and none once
+// the limiter is closed; a slot given back is free to another process at
+// once, though its file stays open here; a host met again opens nothing.
 func TestLockFilesBounded(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -48,21 +50,41 @@ func TestLockFilesBounded(t *testing.T) {
 			release()
 		}
 	}
-	if n := openIn(t, dir); n != len(held) {
+	if n := openIn(t, dir); n > len(held)+idleLockFiles {
 		t.Errorf("%d lock files open with %d slots held", n, len(held))
 	}
 	for _, release := range held {
 		release()
 	}
-	if n := openIn(t, dir); n != 0 {
+	if n := openIn(t, dir); n > idleLockFiles {
 		t.Errorf("%d lock files open with no slot held", n)
 	}
 	// Another limiter on the directory stands for another process.
 	other := newHostLimiter(1, 0, dir)
 	defer other.close()
-	release, err := other.acquire(ctx, "h0.example")
+	for range 2 {
+		release, err := other.acquire(ctx, "h999.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	before := openIn(t, dir)
+	release, err := other.acquire(ctx, "h999.example")
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
+	if n := openIn(t, dir); n != before {
+		t.Errorf("a host met again opened %d lock files", n-before)
+	}
+	if err := l.close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openIn(t, dir); n != 0 {
+		t.Errorf("%d lock files open after close", n)
+	}
 }

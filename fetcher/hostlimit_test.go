@@ -329,3 +329,18 @@ func TestLockSurvivesKill(t *testing.T) {
 	}
 	release()
 }
+
+// BenchmarkHostSlot takes and gives back a slot of one host through a lock
+// directory, as each request of a one-host crawl does.
+func BenchmarkHostSlot(b *testing.B) {
+	l := newHostLimiter(10, 0, b.TempDir())
+	defer l.close()
+	ctx := context.Background()
+	for b.Loop() {
+		release, err := l.acquire(ctx, "one.example")
+		if err != nil {
+			b.Fatal(err)
+		}
+		release()
+	}
+}

@@ -199,19 +199,39 @@ func (d *fileDownload) nameAfter(ctx context.Context, ctype string, head []byte)
 // appended to the part from where it ends.
 type stream struct{ d *fileDownload }
 
+// writeHead writes the head of the first answer, read already, to w
+// together with what the body holds in hand after it (the rest of a small
+// file often): one write where there were two. It returns the error that
+// reading the head or the bytes after it met, once what came is written.
+func (st stream) writeHead(w io.Writer, first *answer) error {
+	if len(first.head) == 0 {
+		return first.headErr
+	}
+	chunk, rerr := first.head, first.headErr
+	if rerr == nil && len(first.head) < len(*first.buf) {
+		// head is the start of *first.buf: the bytes after it follow it.
+		k, err := first.body.Read((*first.buf)[len(first.head):])
+		chunk, rerr = (*first.buf)[:len(first.head)+k], err
+		if rerr == io.EOF {
+			rerr = nil // copyBody meets it again
+		} else if rerr != nil {
+			rerr = fmt.Errorf("read %s: %w", st.d.ft.URL, rerr)
+		}
+	}
+	if _, err := w.Write(chunk); err != nil {
+		return errFinal{err} // names the part
+	}
+	return rerr
+}
+
 func (st stream) fetch(ctx context.Context, first *answer) (string, int64, error) {
 	d, resp := st.d, first.resp
 	if err := d.part.Expect(resp.Total); err != nil {
 		return "", 0, errFinal{err} // a full disk
 	}
 	w := d.m.writer(d.part)
-	if len(first.head) > 0 {
-		if _, err := w.Write(first.head); err != nil {
-			return "", 0, errFinal{err} // names the part
-		}
-	}
-	if first.headErr != nil {
-		return "", 0, first.headErr
+	if err := st.writeHead(w, first); err != nil {
+		return "", 0, err
 	}
 	boosted := d.s.procs.big(resp.Total)
 	_, err := copyBody(w, first.body, *first.buf)

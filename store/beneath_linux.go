@@ -90,3 +90,28 @@ func (d *Dir) rootFile() (*os.File, error) {
 	}
 	return d.rootFD.Load(), nil
 }
+
+// onDisk reports whether anything, a symbolic link included, is at rel
+// (slash-separated, from the root): one fstatat(2) from the root's
+// descriptor, which walks only rel and allocates nothing. It answers what
+// os.Lstat of the whole path would.
+func (d *Dir) onDisk(rel string) (bool, error) {
+	root, err := d.rootFile()
+	if err != nil {
+		return lstatOnDisk(filepath.Join(d.root, filepath.FromSlash(rel)))
+	}
+	var st unix.Stat_t
+	for {
+		err = unix.Fstatat(int(root.Fd()), rel, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case err == unix.ENOENT:
+		return false, nil
+	}
+	return false, &fs.PathError{Op: "lstat", Path: filepath.Join(d.root, filepath.FromSlash(rel)), Err: err}
+}

@@ -308,17 +308,26 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 // freeOnDisk reports whether nothing is on disk under the file segs (from
 // the root), its .part or its .part.meta.
 func (d *Dir) freeOnDisk(segs []string) (bool, error) {
-	osPath := filepath.Join(d.root, filepath.FromSlash(strings.Join(segs, "/")))
-	for _, s := range []string{osPath, osPath + partSuffix, osPath + partSuffix + metaSuffix} {
-		_, err := os.Lstat(s)
-		switch {
-		case err == nil:
-			return false, nil
-		case !errors.Is(err, fs.ErrNotExist):
+	rel := strings.Join(segs, "/")
+	for _, s := range [...]string{rel, rel + partSuffix, rel + partSuffix + metaSuffix} {
+		if there, err := d.onDisk(s); there || err != nil {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// lstatOnDisk reports whether anything, a symbolic link included, is at
+// the OS path p.
+func lstatOnDisk(p string) (bool, error) {
+	_, err := os.Lstat(p)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
 }
 
 // HashFile returns the size and hex SHA-256 of an existing file under the
