@@ -24,11 +24,11 @@ var errGateClosed = errors.New("host gate closed")
 var (
 	//go:embed lua/acquire_host.lua
 	acquireHostLua    string
-	scriptAcquireHost = redis.NewScript(acquireHostLua)
+	scriptAcquireHost = redisconn.NewScript(acquireHostLua)
 
 	//go:embed lua/refresh_host.lua
 	refreshHostLua    string
-	scriptRefreshHost = redis.NewScript(refreshHostLua)
+	scriptRefreshHost = redisconn.NewScript(refreshHostLua)
 )
 
 var _ HostGate = (*RedisGate)(nil)
@@ -85,14 +85,9 @@ func OpenRedisGate(ctx context.Context, rawURL, job string) (*RedisGate, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		scriptAcquireHost.Load(ctx, p)
-		scriptRefreshHost.Load(ctx, p)
-		return nil
-	})
-	if err != nil {
+	if err := redisconn.LoadScripts(ctx, c, scriptAcquireHost, scriptRefreshHost); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%s: load scripts on %s: %w", what, where, err)
+		return nil, fmt.Errorf("%s: on %s: %w", what, where, err)
 	}
 	done, cancel := context.WithCancel(context.Background())
 	return &RedisGate{

@@ -160,6 +160,22 @@ func TestRedisAcquireHost(t *testing.T) {
 }
 
 // TestRedisGateJobs: gates of different crawls do not share slots, and
+// TestRedisGateScriptsBySHA checks that the gate's scripts run by their
+// SHA-1: no call sends a script's source.
+func TestRedisGateScriptsBySHA(t *testing.T) {
+	srv := redistest.Start(t)
+	g := openGate(t, srv, "sha")
+	release, err := g.AcquireHost(context.Background(), "a.example", 2, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	calls := srv.Calls(t)
+	if calls["eval"][0] != 0 || calls["evalsha"] != [2]int{1, 0} {
+		t.Errorf("evalsha (calls, failed) %v, eval %v; want one call by SHA-1", calls["evalsha"], calls["eval"])
+	}
+}
+
 // the keys are where RedisGate's doc says.
 func TestRedisGateJobs(t *testing.T) {
 	ctx := context.Background()

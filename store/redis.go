@@ -139,11 +139,11 @@ func OpenRedis(ctx context.Context, rawURL, job string, opt Options) (*RedisDB, 
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.SetNX(ctx, r.key("created"), time.Now().UTC().Format(time.RFC3339), 0)
 		p.SAdd(ctx, jobsKey, job)
-		for _, s := range allScripts {
-			s.Load(ctx, p)
-		}
 		return nil
 	})
+	if err == nil {
+		err = redisconn.LoadScripts(ctx, c, allScripts...)
+	}
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open crawl %q on %s: %w", job, where, err)
@@ -223,7 +223,7 @@ var luaFiles embed.FS
 
 // luaScript loads the script lua/name, after the prelude if it puts
 // tasks.
-func luaScript(name string, prelude bool) *redis.Script {
+func luaScript(name string, prelude bool) redisconn.Script {
 	src, err := luaFiles.ReadFile("lua/" + name)
 	if err != nil {
 		panic(err) // embedded: cannot happen
@@ -235,7 +235,7 @@ func luaScript(name string, prelude bool) *redis.Script {
 		}
 		src = append(pre, src...)
 	}
-	return redis.NewScript(string(src))
+	return redisconn.NewScript(string(src))
 }
 
 // scriptPut: KEYS = queues, seq, then (stream, seen) per queue;
@@ -286,7 +286,7 @@ var scriptRestart = luaScript("restart.lua", false)
 // records of the URLs at those places in the record order.
 var scriptFiles = luaScript("files.lua", false)
 
-var allScripts = []*redis.Script{scriptPut, scriptFinish, scriptLease, scriptExtend,
+var allScripts = []redisconn.Script{scriptPut, scriptFinish, scriptLease, scriptExtend,
 	scriptRelease, scriptCounts, scriptRestart, scriptFiles}
 
 // --- queue names and task IDs ----------------------------------------------

@@ -45,6 +45,30 @@ func TestRedisManyFiles(t *testing.T) {
 	}
 }
 
+// TestRedisScriptsBySHA checks that the backend's scripts run by their
+// SHA-1: each call is one EVALSHA, none sends the script's source.
+func TestRedisScriptsBySHA(t *testing.T) {
+	ctx := context.Background()
+	srv, db := newRedisTest(t)
+	if _, err := db.Put(ctx, Task{Queue: "download", Key: "a"}, Task{Queue: "download", Key: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Lease(ctx, "download", 10, "w")
+	if err != nil || len(got) != 2 {
+		t.Fatal(got, err)
+	}
+	if err := db.AckFile(ctx, got[0].ID, File{URL: "http://h/a", Path: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Fail(ctx, got[1].ID, "http://h/b", "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls(t)
+	if calls["eval"][0] != 0 || calls["evalsha"][1] != 0 || calls["evalsha"][0] < 4 {
+		t.Errorf("evalsha (calls, failed) %v, eval %v; want every script by SHA-1", calls["evalsha"], calls["eval"])
+	}
+}
+
 // TestRedisTaskIDs checks the encoding of task IDs: the sequence number of
 // the put in the high bits, the queue's index in the low ones; an ID that
 // cannot name a task of the crawl is ErrNoTask.
