@@ -353,21 +353,7 @@ func BenchmarkRedisPut(b *testing.B) {
 func BenchmarkRedisAckFileParallel(b *testing.B) {
 	ctx := context.Background()
 	_, db := newRedisTest(b)
-	var leased []Task
-	for i := 0; i < b.N; i += maxLeaseBatch {
-		tasks := make([]Task, 0, maxLeaseBatch)
-		for j := i; j < min(i+maxLeaseBatch, b.N); j++ {
-			tasks = append(tasks, Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", j)})
-		}
-		if _, err := db.Put(ctx, tasks...); err != nil {
-			b.Fatal(err)
-		}
-		got, err := db.Lease(ctx, "download", len(tasks), "bench")
-		if err != nil || len(got) != len(tasks) {
-			b.Fatalf("lease: %d, %v", len(got), err)
-		}
-		leased = append(leased, got...)
-	}
+	leased := putLeased(b, db, b.N)
 	next := make(chan Task, len(leased))
 	for _, t := range leased {
 		next <- t
@@ -386,4 +372,51 @@ func BenchmarkRedisAckFileParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+}
+
+// BenchmarkRedisAckFiles is the download stage's acker on the Redis
+// backend: the records of a batch of files stored with one AckFiles call.
+func BenchmarkRedisAckFiles(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			srv, db := newRedisTest(b)
+			leased := putLeased(b, db, b.N)
+			before := srv.Calls(b)["evalsha"][0]
+			b.ResetTimer()
+			for c := range slices.Chunk(leased, batch) {
+				acks := make([]FileAck, len(c))
+				for i, t := range c {
+					acks[i] = FileAck{ID: t.ID, File: File{URL: t.Key, Path: t.Key[len("http://example.com/"):], Bytes: 1, SHA256: "x"}}
+				}
+				if _, err := db.AckFiles(ctx, acks); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+			b.ReportMetric(float64(srv.Calls(b)["evalsha"][0]-before)/float64(b.N), "scripts/file")
+		})
+	}
+}
+
+// putLeased puts n download tasks and leases them all.
+func putLeased(b *testing.B, db *RedisDB, n int) []Task {
+	ctx := context.Background()
+	var leased []Task
+	for i := 0; i < n; i += maxLeaseBatch {
+		tasks := make([]Task, 0, maxLeaseBatch)
+		for j := i; j < min(i+maxLeaseBatch, n); j++ {
+			tasks = append(tasks, Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", j)})
+		}
+		if _, err := db.Put(ctx, tasks...); err != nil {
+			b.Fatal(err)
+		}
+		got, err := db.Lease(ctx, "download", len(tasks), "bench")
+		if err != nil || len(got) != len(tasks) {
+			b.Fatalf("lease: %d, %v", len(got), err)
+		}
+		leased = append(leased, got...)
+	}
+	return leased
 }
