@@ -18,13 +18,28 @@ local function queueState(K, q)
     redis.call('EXISTS', K.stream) == 1
 end
 
+-- newBatch returns what finish leaves for settle to write once for many
+-- tasks: the entries to acknowledge, how many tasks became done, the URLs
+-- recorded for the first time.
+local function newBatch()
+  return {acked = {}, done = 0, urls = {}}
+end
+
+-- settle writes what finish left in batch b for queue q.
+local function settle(K, q, b)
+  if #b.acked > 0 then redis.call('XACK', K.stream, ARGV[1], unpack(b.acked)) end
+  if b.done > 0 then redis.call('HINCRBY', K.done, q, b.done) end
+  if #b.urls > 0 then redis.call('RPUSH', K.fileorder, unpack(b.urls)) end
+end
+
 -- finish acknowledges (mode "ack" or "file") or fails ("fail") task seq
 -- of queue q, whose stream entry is eid; last, restarted and live come
 -- from queueState. For "file" a1 is the URL and a2 the record; for "fail"
--- a1 is the failure record. Returns -1, having written nothing, if no task
--- of this generation has this seq (it never did, or Restart forgot it),
--- else 0.
-local function finish(K, q, eid, seq, mode, a1, a2, last, restarted, live)
+-- a1 is the failure record. Some of its writes wait in batch b (newBatch)
+-- for settle, which must follow in the same script. Returns -1, having
+-- written nothing, if no task of this generation has this seq (it never
+-- did, or Restart forgot it), else 0.
+local function finish(K, q, eid, seq, mode, a1, a2, last, restarted, live, b)
   local n = tonumber(seq)
   if n > last then return -1 end
   -- Put before the last Restart of its queue: Restart either kept the task
@@ -32,8 +47,8 @@ local function finish(K, q, eid, seq, mode, a1, a2, last, restarted, live)
   local before = n <= restarted
   local existed = 0
   if live then
-    redis.call('XACK', K.stream, ARGV[1], eid)
     existed = redis.call('XDEL', K.stream, eid)
+    if existed == 1 then b.acked[#b.acked + 1] = eid end
   end
   -- No entry, no failure record, put before the last Restart and not done
   -- since: Restart forgot it. (Nothing was written yet.)
@@ -41,7 +56,7 @@ local function finish(K, q, eid, seq, mode, a1, a2, last, restarted, live)
     return before and redis.call('SISMEMBER', K.kept, seq) == 0
   end
   local function done()
-    redis.call('HINCRBY', K.done, q, 1)
+    b.done = b.done + 1
     if before then redis.call('SADD', K.kept, seq) end
   end
   if mode == 'fail' then
@@ -67,7 +82,7 @@ local function finish(K, q, eid, seq, mode, a1, a2, last, restarted, live)
     return -1
   end
   if mode == 'file' and redis.call('HSET', K.files, a1, a2) == 1 then
-    redis.call('RPUSH', K.fileorder, a1)
+    b.urls[#b.urls + 1] = a1
   end
   return 0
 end
