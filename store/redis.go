@@ -566,40 +566,7 @@ const ackFilesChunk = redisChunk / 4
 // downloads is one), each ack atomic by itself.
 func (r *RedisDB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
 	errs = make([]error, len(acks))
-	type ack struct {
-		i   int
-		ref taskRef
-	}
-	var run []ack
-	flush := func() error {
-		if len(run) == 0 {
-			return nil
-		}
-		q := run[0].ref.queue
-		args := make([]any, 0, 2+4*len(run))
-		args = append(args, redisGroup, q)
-		for _, a := range run {
-			f := acks[a.i].File
-			args = append(args, a.ref.entry, a.ref.seq, f.URL,
-				packFields(f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source, f.Worker))
-		}
-		v, err := scriptAckFiles.Run(ctx, r.c, r.queueKeys(q), args...).Int64Slice()
-		if err == nil && len(v) != len(run) {
-			err = fmt.Errorf("%d results for %d acks", len(v), len(run))
-		}
-		if err != nil {
-			return fmt.Errorf("ack %d tasks of queue %q with their files: %w", len(run), q, err)
-		}
-		for j, a := range run {
-			if v[j] < 0 {
-				errs[a.i] = fmt.Errorf("ack task %d with file %s: %w", acks[a.i].ID, acks[a.i].File.Path, ErrNoTask)
-				continue
-			}
-			r.forget(acks[a.i].ID)
-		}
-		run = run[:0]
-		return nil
-	}
+	var run []fileAckRef // acks in a row of one queue
 	for i, a := range acks {
 		if a.File.URL == "" || a.File.Path == "" {
 			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
@@ -614,16 +581,54 @@ func (r *RedisDB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, e
 			return nil, fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, err)
 		}
 		if len(run) == ackFilesChunk || len(run) > 0 && run[0].ref.queue != ref.queue {
-			if err := flush(); err != nil {
+			if err := r.ackFileRun(ctx, acks, run, errs); err != nil {
 				return nil, err
 			}
+			run = run[:0]
 		}
-		run = append(run, ack{i, ref})
+		run = append(run, fileAckRef{i, ref})
 	}
-	if err := flush(); err != nil {
+	if err := r.ackFileRun(ctx, acks, run, errs); err != nil {
 		return nil, err
 	}
 	return errs, nil
+}
+
+// fileAckRef is acks[i] of an AckFiles call, and the task it names.
+type fileAckRef struct {
+	i   int
+	ref taskRef
+}
+
+// ackFileRun stores run, acks of one queue, in one run of scriptAckFiles,
+// and sets errs[i] of those whose task is gone.
+func (r *RedisDB) ackFileRun(ctx context.Context, acks []FileAck, run []fileAckRef, errs []error) error {
+	if len(run) == 0 {
+		return nil
+	}
+	q := run[0].ref.queue
+	args := make([]any, 0, 2+4*len(run))
+	args = append(args, redisGroup, q)
+	for _, a := range run {
+		f := acks[a.i].File
+		args = append(args, a.ref.entry, a.ref.seq, f.URL,
+			packFields(f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source, f.Worker))
+	}
+	v, err := scriptAckFiles.Run(ctx, r.c, r.queueKeys(q), args...).Int64Slice()
+	if err == nil && len(v) != len(run) {
+		err = fmt.Errorf("%d results for %d acks", len(v), len(run))
+	}
+	if err != nil {
+		return fmt.Errorf("ack %d tasks of queue %q with their files: %w", len(run), q, err)
+	}
+	for j, a := range run {
+		if v[j] < 0 {
+			errs[a.i] = fmt.Errorf("ack task %d with file %s: %w", acks[a.i].ID, acks[a.i].File.Path, ErrNoTask)
+			continue
+		}
+		r.forget(acks[a.i].ID)
+	}
+	return nil
 }
 
 // Fail is [Backend.Fail], in one script run.
