@@ -160,6 +160,73 @@ func TestRedisAcquireHost(t *testing.T) {
 }
 
 // TestRedisGateJobs: gates of different crawls do not share slots, and
+// TestRedisGateScriptsBySHA checks that the gate's scripts run by their
+// SHA-1: no call sends a script's source.
+func TestRedisGateScriptsBySHA(t *testing.T) {
+	srv := redistest.Start(t)
+	g := openGate(t, srv, "sha")
+	release, err := g.AcquireHost(context.Background(), "a.example", 2, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	calls := srv.Calls(t)
+	if calls["eval"][0] != 0 || calls["evalsha"] != [2]int{1, 0} {
+		t.Errorf("evalsha (calls, failed) %v, eval %v; want one call by SHA-1", calls["evalsha"], calls["eval"])
+	}
+}
+
+// TestRedisGateReusesSlots: requests one after another to a host take the
+// slot the last one released, without asking the server again; a slot
+// taken with a delay is not kept; another machine gets a released slot
+// once it has lingered; Close gives back the slots kept.
+func TestRedisGateReusesSlots(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	g := openGate(t, srv, "reuse")
+	get := func(g *RedisGate, perHost int, delay time.Duration) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		release, err := g.AcquireHost(c, "a.example", perHost, delay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	for range 5 {
+		get(g, 1, 0)
+	}
+	if n := srv.Calls(t)["evalsha"][0]; n != 1 {
+		t.Errorf("5 requests one after another: %d acquire scripts run, want 1", n)
+	}
+	get(g, 2, time.Millisecond)
+	get(g, 2, time.Millisecond)
+	if n := srv.Calls(t)["evalsha"][0]; n != 3 {
+		t.Errorf("2 more with a delay: %d acquire scripts in all, want 3", n)
+	}
+
+	other := openGate(t, srv, "reuse")
+	get(g, 1, 0)
+	get(other, 1, 0) // waits for g's slot to linger out
+
+	c, _, err := redisconn.Dial(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	key := "crawl:{reuse}:host:a.example"
+	if n, err := c.ZCard(ctx, key).Result(); err != nil || n != 1 {
+		t.Fatalf("slots held after a release: %d, %v; want the one kept for a next request", n, err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.ZCard(ctx, key).Result(); err != nil || n != 0 {
+		t.Errorf("slots held after Close: %d, %v; want 0", n, err)
+	}
+}
+
 // the keys are where RedisGate's doc says.
 func TestRedisGateJobs(t *testing.T) {
 	ctx := context.Background()

@@ -139,11 +139,11 @@ func OpenRedis(ctx context.Context, rawURL, job string, opt Options) (*RedisDB, 
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.SetNX(ctx, r.key("created"), time.Now().UTC().Format(time.RFC3339), 0)
 		p.SAdd(ctx, jobsKey, job)
-		for _, s := range allScripts {
-			s.Load(ctx, p)
-		}
 		return nil
 	})
+	if err == nil {
+		err = redisconn.LoadScripts(ctx, c, allScripts...)
+	}
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open crawl %q on %s: %w", job, where, err)
@@ -209,8 +209,8 @@ func (r *RedisDB) key(k string) string { return r.prefix + k }
 // --- scripts ---------------------------------------------------------------
 
 // The scripts live in lua/ beside this file. prelude.lua is shared by the
-// scripts that put tasks: the server clock and putting tasks (65535 is
-// maxQueues).
+// scripts that put tasks (65535 is maxQueues), task.lua by those that end
+// them.
 //
 // put reads a put section from ARGV[aoff]: m, m queue names, n, then n
 // triples (queue number 1..m, key, data). KEYS[1] is P queues, KEYS[2] is
@@ -221,72 +221,76 @@ func (r *RedisDB) key(k string) string { return r.prefix + k }
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
-// luaScript loads the script lua/name, after the prelude if it puts
-// tasks.
-func luaScript(name string, prelude bool) *redis.Script {
-	src, err := luaFiles.ReadFile("lua/" + name)
-	if err != nil {
-		panic(err) // embedded: cannot happen
-	}
-	if prelude {
-		pre, err := luaFiles.ReadFile("lua/prelude.lua")
+// luaScript loads the script lua/name after the libraries it uses: prelude.lua
+// (putting tasks), task.lua (ending them).
+func luaScript(name string, libs ...string) redisconn.Script {
+	var src []byte
+	for _, f := range append(libs, name) {
+		b, err := luaFiles.ReadFile("lua/" + f)
 		if err != nil {
-			panic(err)
+			panic(err) // embedded: cannot happen
 		}
-		src = append(pre, src...)
+		src = append(src, b...)
 	}
-	return redis.NewScript(string(src))
+	return redisconn.NewScript(string(src))
 }
 
 // scriptPut: KEYS = queues, seq, then (stream, seen) per queue;
 // ARGV = group, put section. Returns how many tasks were added.
-var scriptPut = luaScript("put.lua", true)
+var scriptPut = luaScript("put.lua", "prelude.lua")
 
-// scriptFinish acknowledges (mode "ack" or "file") or fails ("fail") one
-// task and puts the next tasks, atomically.
+// scriptFinish acknowledges (mode "ack") or fails ("fail") one task and
+// puts the next tasks, atomically.
 //
-// KEYS = queues, seq, stream, done, failed, fail:Q, files, fileorder,
-// restarted, kept:Q, then (stream, seen) per next queue. ARGV = group,
-// entry ID, task seq, queue name, mode, a1, a2, put section from ARGV[8].
-// For "file" a1 is the URL and a2 the record; for "fail" a1 is the failure
-// record.
+// KEYS = queues, then the keys of the task's queue (see queueKeys), then
+// (stream, seen) per next queue. ARGV = group, entry ID, task seq, queue
+// name, mode, a1, a2, put section from ARGV[8]. For "fail" a1 is the
+// failure record.
 // Returns -1 if no task of this generation has this seq (it never did, or
 // Restart forgot it), else how many next tasks were added.
-var scriptFinish = luaScript("finish.lua", true)
+var scriptFinish = luaScript("finish.lua", "prelude.lua", "task.lua")
+
+// scriptAckFiles acknowledges tasks of one queue with the records of their
+// files, each atomically, in one call.
+//
+// KEYS = the keys of the queue (see queueKeys). ARGV = group, queue name,
+// then (entry ID, task seq, URL, record) per task. Returns, per task, -1
+// if no task of this generation has its seq, else 0.
+var scriptAckFiles = luaScript("ackfiles.lua", "task.lua")
 
 // scriptLease: KEYS = stream; ARGV = group, owner, max, ttl ms. Takes
 // over entries idle for ttl, then reads new ones. Returns the entries as
 // {id, {field, value, ...}}.
-var scriptLease = luaScript("lease.lua", false)
+var scriptLease = luaScript("lease.lua")
 
 // scriptExtend: KEYS = stream; ARGV = group, owner, entry IDs. Resets the
 // idle time of those entries that are still pending under owner, and
 // returns their IDs.
-var scriptExtend = luaScript("extend.lua", false)
+var scriptExtend = luaScript("extend.lua")
 
 // scriptRelease: KEYS = queues, then every stream; ARGV = group, owner ("" =
 // all), released consumer, number of queues expected, chunk size. Returns
 // -1 if the caller's queue list is stale, else how many leases were
 // released.
-var scriptRelease = luaScript("release.lua", false)
+var scriptRelease = luaScript("release.lua")
 
 // scriptCounts: KEYS = queues, done, failed, then the stream of each
 // queue; ARGV = group, released consumer, queue names. Returns -1 if the
 // list of queues is stale, else {name, ready, leased, done, failed} per
 // queue.
-var scriptCounts = luaScript("counts.lua", false)
+var scriptCounts = luaScript("counts.lua")
 
 // scriptRestart: KEYS = queues, done, failed, seq, restarted, then
 // (stream, seen, fail, kept) per queue; ARGV = number of queues expected
 // ("-1": do not check), chunk size, queue names. Returns -1 if the list of
 // queues is stale.
-var scriptRestart = luaScript("restart.lua", false)
+var scriptRestart = luaScript("restart.lua")
 
 // scriptFiles: KEYS = fileorder, files; ARGV = start, stop. Returns the
 // records of the URLs at those places in the record order.
-var scriptFiles = luaScript("files.lua", false)
+var scriptFiles = luaScript("files.lua")
 
-var allScripts = []*redis.Script{scriptPut, scriptFinish, scriptLease, scriptExtend,
+var allScripts = []redisconn.Script{scriptPut, scriptFinish, scriptAckFiles, scriptLease, scriptExtend,
 	scriptRelease, scriptCounts, scriptRestart, scriptFiles}
 
 // --- queue names and task IDs ----------------------------------------------
@@ -503,6 +507,14 @@ func decodeEntry(queue string, qi int, e any) (Task, error) {
 	return t, nil
 }
 
+// queueKeys returns the keys that the scripts ending a task of queue use
+// (task.lua's keysAt): seq, stream, done, failed, fail:Q, files, fileorder,
+// restarted, kept:Q.
+func (r *RedisDB) queueKeys(queue string) []string {
+	return []string{r.key("seq"), r.key("q:" + queue), r.key("done"), r.key("failed"), r.key("fail:" + queue),
+		r.key("files"), r.key("fileorder"), r.key("restarted"), r.key("kept:" + queue)}
+}
+
 // finish runs scriptFinish for task id.
 func (r *RedisDB) finish(ctx context.Context, what string, id int64, mode, a1, a2 string, next []Task) error {
 	if err := checkTasks(next); err != nil {
@@ -512,8 +524,7 @@ func (r *RedisDB) finish(ctx context.Context, what string, id int64, mode, a1, a
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	keys := []string{r.key("queues"), r.key("seq"), r.key("q:" + ref.queue), r.key("done"), r.key("failed"),
-		r.key("fail:" + ref.queue), r.key("files"), r.key("fileorder"), r.key("restarted"), r.key("kept:" + ref.queue)}
+	keys := append([]string{r.key("queues")}, r.queueKeys(ref.queue)...)
 	args := []any{redisGroup, ref.entry, ref.seq, ref.queue, mode, a1, a2}
 	if len(next) == 0 {
 		args = append(args, 0)
@@ -540,21 +551,84 @@ func (r *RedisDB) Ack(ctx context.Context, id int64, next ...Task) error {
 
 // AckFile is [Backend.AckFile], in one script run.
 func (r *RedisDB) AckFile(ctx context.Context, id int64, f File) error {
-	if f.URL == "" || f.Path == "" {
-		return fmt.Errorf("ack task %d: file record needs a URL and a path", id)
+	errs, err := r.AckFiles(ctx, []FileAck{{ID: id, File: f}})
+	if err == nil {
+		err = errs[0]
 	}
-	rec := packFields(f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source, f.Worker)
-	return r.finish(ctx, fmt.Sprintf("ack task %d with file %s", id, f.Path), id, "file", f.URL, rec, nil)
+	return err
 }
 
-// AckFiles is [Backend.AckFiles]: each ack is its own script run, so err
-// is always nil.
+// ackFilesChunk is how many acks one run of scriptAckFiles takes at most.
+const ackFilesChunk = redisChunk / 4
+
+// AckFiles is [Backend.AckFiles]: one script run for each run of up to
+// ackFilesChunk acks in a row of the same queue (a batch of one stage's
+// downloads is one), each ack atomic by itself.
 func (r *RedisDB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
 	errs = make([]error, len(acks))
+	var run []fileAckRef // acks in a row of one queue
 	for i, a := range acks {
-		errs[i] = r.AckFile(ctx, a.ID, a.File)
+		if a.File.URL == "" || a.File.Path == "" {
+			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
+			continue
+		}
+		ref, err := r.ref(ctx, a.ID)
+		if errors.Is(err, ErrNoTask) {
+			errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, err)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, err)
+		}
+		if len(run) == ackFilesChunk || len(run) > 0 && run[0].ref.queue != ref.queue {
+			if err := r.ackFileRun(ctx, acks, run, errs); err != nil {
+				return nil, err
+			}
+			run = run[:0]
+		}
+		run = append(run, fileAckRef{i, ref})
+	}
+	if err := r.ackFileRun(ctx, acks, run, errs); err != nil {
+		return nil, err
 	}
 	return errs, nil
+}
+
+// fileAckRef is acks[i] of an AckFiles call, and the task it names.
+type fileAckRef struct {
+	i   int
+	ref taskRef
+}
+
+// ackFileRun stores run, acks of one queue, in one run of scriptAckFiles,
+// and sets errs[i] of those whose task is gone.
+func (r *RedisDB) ackFileRun(ctx context.Context, acks []FileAck, run []fileAckRef, errs []error) error {
+	if len(run) == 0 {
+		return nil
+	}
+	q := run[0].ref.queue
+	args := make([]any, 0, 2+4*len(run))
+	args = append(args, redisGroup, q)
+	for _, a := range run {
+		f := acks[a.i].File
+		args = append(args, a.ref.entry, a.ref.seq, f.URL,
+			packFields(f.URL, f.Path, strconv.FormatInt(f.Bytes, 10), f.SHA256, f.ContentType, f.Source, f.Worker))
+	}
+	v, err := scriptAckFiles.Run(ctx, r.c, r.queueKeys(q), args...).Int64Slice()
+	if err == nil && len(v) != len(run) {
+		err = fmt.Errorf("%d results for %d acks", len(v), len(run))
+	}
+	if err != nil {
+		return fmt.Errorf("ack %d tasks of queue %q with their files: %w", len(run), q, err)
+	}
+	for j, a := range run {
+		if v[j] < 0 {
+			errs[a.i] = fmt.Errorf("ack task %d with file %s: %w", acks[a.i].ID, acks[a.i].File.Path, ErrNoTask)
+			continue
+		}
+		r.forget(acks[a.i].ID)
+	}
+	return nil
 }
 
 // Fail is [Backend.Fail], in one script run.

@@ -45,6 +45,30 @@ func TestRedisManyFiles(t *testing.T) {
 	}
 }
 
+// TestRedisScriptsBySHA checks that the backend's scripts run by their
+// SHA-1: each call is one EVALSHA, none sends the script's source.
+func TestRedisScriptsBySHA(t *testing.T) {
+	ctx := context.Background()
+	srv, db := newRedisTest(t)
+	if _, err := db.Put(ctx, Task{Queue: "download", Key: "a"}, Task{Queue: "download", Key: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Lease(ctx, "download", 10, "w")
+	if err != nil || len(got) != 2 {
+		t.Fatal(got, err)
+	}
+	if err := db.AckFile(ctx, got[0].ID, File{URL: "http://h/a", Path: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Fail(ctx, got[1].ID, "http://h/b", "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls(t)
+	if calls["eval"][0] != 0 || calls["evalsha"][1] != 0 || calls["evalsha"][0] < 4 {
+		t.Errorf("evalsha (calls, failed) %v, eval %v; want every script by SHA-1", calls["evalsha"], calls["eval"])
+	}
+}
+
 // TestRedisTaskIDs checks the encoding of task IDs: the sequence number of
 // the put in the high bits, the queue's index in the low ones; an ID that
 // cannot name a task of the crawl is ErrNoTask.
@@ -329,21 +353,7 @@ func BenchmarkRedisPut(b *testing.B) {
 func BenchmarkRedisAckFileParallel(b *testing.B) {
 	ctx := context.Background()
 	_, db := newRedisTest(b)
-	var leased []Task
-	for i := 0; i < b.N; i += maxLeaseBatch {
-		tasks := make([]Task, 0, maxLeaseBatch)
-		for j := i; j < min(i+maxLeaseBatch, b.N); j++ {
-			tasks = append(tasks, Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", j)})
-		}
-		if _, err := db.Put(ctx, tasks...); err != nil {
-			b.Fatal(err)
-		}
-		got, err := db.Lease(ctx, "download", len(tasks), "bench")
-		if err != nil || len(got) != len(tasks) {
-			b.Fatalf("lease: %d, %v", len(got), err)
-		}
-		leased = append(leased, got...)
-	}
+	leased := putLeased(b, db, b.N)
 	next := make(chan Task, len(leased))
 	for _, t := range leased {
 		next <- t
@@ -362,4 +372,51 @@ func BenchmarkRedisAckFileParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+}
+
+// BenchmarkRedisAckFiles is the download stage's acker on the Redis
+// backend: the records of a batch of files stored with one AckFiles call.
+func BenchmarkRedisAckFiles(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			srv, db := newRedisTest(b)
+			leased := putLeased(b, db, b.N)
+			before := srv.Calls(b)["evalsha"][0]
+			b.ResetTimer()
+			for c := range slices.Chunk(leased, batch) {
+				acks := make([]FileAck, len(c))
+				for i, t := range c {
+					acks[i] = FileAck{ID: t.ID, File: File{URL: t.Key, Path: t.Key[len("http://example.com/"):], Bytes: 1, SHA256: "x"}}
+				}
+				if _, err := db.AckFiles(ctx, acks); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
+			b.ReportMetric(float64(srv.Calls(b)["evalsha"][0]-before)/float64(b.N), "scripts/file")
+		})
+	}
+}
+
+// putLeased puts n download tasks and leases them all.
+func putLeased(b *testing.B, db *RedisDB, n int) []Task {
+	ctx := context.Background()
+	var leased []Task
+	for i := 0; i < n; i += maxLeaseBatch {
+		tasks := make([]Task, 0, maxLeaseBatch)
+		for j := i; j < min(i+maxLeaseBatch, n); j++ {
+			tasks = append(tasks, Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d.jpg", j)})
+		}
+		if _, err := db.Put(ctx, tasks...); err != nil {
+			b.Fatal(err)
+		}
+		got, err := db.Lease(ctx, "download", len(tasks), "bench")
+		if err != nil || len(got) != len(tasks) {
+			b.Fatalf("lease: %d, %v", len(got), err)
+		}
+		leased = append(leased, got...)
+	}
+	return leased
 }

@@ -78,3 +78,35 @@ func (quietLog) Printf(context.Context, string, ...any) {}
 // is the program's choice, made once as it starts. crawl reports every
 // error those lines describe itself, once, in one line.
 func Quiet() { redis.SetLogger(quietLog{}) }
+
+// Script is a Lua script that a server runs by its SHA-1 (EVALSHA), so that
+// a call sends the script's arguments and not its source.
+type Script struct {
+	*redis.Script
+	src string
+}
+
+// NewScript returns the script whose source is src.
+func NewScript(src string) Script {
+	return Script{Script: redis.NewScript(src), src: src}
+}
+
+// LoadScripts loads scripts into the server's script cache, in one round
+// trip. A script the server lost since (a restart, SCRIPT FLUSH) still
+// runs: Run sends its source once more.
+//
+// (go-redis's Script.Load must not be given a pipeline: it would read the
+// reply before the pipeline ran and forget the script's SHA-1, and every
+// Run would then send EVALSHA of nothing followed by EVAL of the source.)
+func LoadScripts(ctx context.Context, c redis.Cmdable, scripts ...Script) error {
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, s := range scripts {
+			p.ScriptLoad(ctx, s.src)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load scripts: %w", err)
+	}
+	return nil
+}

@@ -73,3 +73,35 @@ func TestCheckJob(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptsRunBySHA checks that a loaded script runs by its SHA-1 alone
+// (one EVALSHA per call, no EVAL with its source), and that a script the
+// server lost still runs.
+func TestScriptsRunBySHA(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	c, _, err := Dial(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := NewScript("return redis.call('INCR', KEYS[1])")
+	if err := LoadScripts(ctx, c, s, NewScript("return 1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if n, err := s.Run(ctx, c, []string{"n"}).Int(); err != nil || n != i {
+			t.Fatalf("run %d: %d, %v", i, n, err)
+		}
+	}
+	calls := srv.Calls(t)
+	if calls["evalsha"] != [2]int{3, 0} || calls["eval"][0] != 0 {
+		t.Errorf("evalsha (calls, failed) %v, eval %v; want 3 by SHA-1 and no source sent", calls["evalsha"], calls["eval"])
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Run(ctx, c, []string{"n"}).Int(); err != nil || n != 4 {
+		t.Errorf("run after SCRIPT FLUSH: %d, %v", n, err)
+	}
+}

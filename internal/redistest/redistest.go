@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,4 +108,37 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// Calls returns how many times the server ran each command since it
+// started, by the names INFO commandstats gives them ("evalsha",
+// "xreadgroup", "script|load"...): calls, and failed calls. Commands that
+// scripts run count too.
+func (s *Server) Calls(t testing.TB) map[string][2]int {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatalf("read command stats: %v", err)
+	}
+	m := map[string][2]int{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		var n [2]int
+		for _, f := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "calls":
+				n[0], _ = strconv.Atoi(v)
+			case "failed_calls":
+				n[1], _ = strconv.Atoi(v)
+			}
+		}
+		m[strings.TrimPrefix(name, "cmdstat_")] = n
+	}
+	return m
 }

@@ -1,9 +1,5 @@
 -- Shared by the scripts that put tasks. See the notes above luaScript in
 -- redis.go.
-local function new_id(seqkey)
-  return string.format('%d', redis.call('INCR', seqkey))
-end
-
 local function ensure_stream(s)
   if redis.call('EXISTS', s) == 0 then
     redis.call('XGROUP', 'CREATE', s, ARGV[1], '0', 'MKSTREAM')
@@ -34,16 +30,18 @@ local function put(kfirst, aoff)
     end
     ensure_stream(KEYS[kfirst + 2 * (j - 1)])
   end
+  -- The task sequence: read once, stored once.
+  local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
   local added = 0
   for i = 0, n - 1 do
     local a = base + 3 * i
     local j = tonumber(ARGV[a])
     local k = ARGV[a + 1]
     if redis.call('SADD', KEYS[kfirst + 2 * (j - 1) + 1], k) == 1 then
-      local id = new_id(KEYS[2])
-      redis.call('XADD', KEYS[kfirst + 2 * (j - 1)], id .. '-0', 'k', k, 'd', ARGV[a + 2])
       added = added + 1
+      redis.call('XADD', KEYS[kfirst + 2 * (j - 1)], string.format('%d-0', seq + added), 'k', k, 'd', ARGV[a + 2])
     end
   end
+  if added > 0 then redis.call('SET', KEYS[2], string.format('%d', seq + added)) end
   return added
 end
