@@ -34,6 +34,9 @@ func FuzzEmbeddedJSON(f *testing.F) {
 		if len(text) > 8<<10 || bytes.Contains(low, []byte("</script")) || bytes.Contains(low, []byte("<!--")) || bytes.IndexByte(text, 0) >= 0 {
 			return // the HTML tokenizer ends or rewrites the script's text there
 		}
+		if !utf8.Valid(text) {
+			return // decoding the page replaces bad bytes, so its JSON is not text's
+		}
 		page := "<script>var a = 1; window.__S__ = " + string(text) + ";\nmore()</script>"
 		if typed {
 			page = `<script type="application/json">` + string(text) + "</script>"
