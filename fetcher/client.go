@@ -410,7 +410,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, opt ...GetOption) (*Res
 		f(&o)
 	}
 	var resp *Response
-	err = c.retry(ctx, func() error {
+	err = c.Retry(ctx, func() error {
 		var err error
 		resp, err = c.once(ctx, u, &o)
 		return err
@@ -437,7 +437,7 @@ func (c *Client) GetPage(ctx context.Context, rawURL string, limit int64, opt ..
 	}
 	o.rangeFrom, o.rangeEnd, o.ifRange = -1, 0, ""
 	var page *Page
-	err = c.retry(ctx, func() error {
+	err = c.Retry(ctx, func() error {
 		var err error
 		page, err = c.pageOnce(ctx, u, limit, &o)
 		return err
@@ -473,9 +473,11 @@ func (c *Client) prepare(ctx context.Context, rawURL string) (*url.URL, error) {
 	return u, nil
 }
 
-// retry calls attempt until it succeeds, fails for good, or Retries retries
-// are used up (the error then says so), sleeping Backoff between attempts.
-func (c *Client) retry(ctx context.Context, attempt func() error) error {
+// Retry calls attempt until it succeeds, fails for good (an error that is
+// not Retryable), or Config.Retries retries are used up (the error then
+// says so), sleeping Backoff between attempts. Get and GetPage retry
+// through it; so can a caller that loads a page some other way.
+func (c *Client) Retry(ctx context.Context, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
 		if err == nil || !Retryable(err) || ctx.Err() != nil {

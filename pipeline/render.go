@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"crawl/fetcher"
 	"crawl/fetcher/browser"
@@ -67,7 +66,7 @@ func newPageStage(r *runner, cp *compiled) (ps pageStage, close func(), err erro
 	if err != nil {
 		return ps, nil, err
 	}
-	ps.src = &renderSource{b: b, client: r.client, sess: r.sess, retries: r.cfg.Retries, limit: r.cfg.maxPageSize()}
+	ps.src = &renderSource{b: b, client: r.client, sess: r.sess, limit: r.cfg.maxPageSize()}
 	return ps, func() { b.Close() }, nil
 }
 
@@ -76,11 +75,10 @@ func newPageStage(r *runner, cp *compiled) (ps pageStage, close func(), err erro
 // browser before a page loads, and the cookies the browser received join
 // the session, so that the downloads that follow carry them.
 type renderSource struct {
-	b       *browser.Browser
-	client  *fetcher.Client // for the Referer rules and back-off
-	sess    *session
-	retries int
-	limit   int64 // --max-page-size, on the rendered HTML
+	b      *browser.Browser
+	client *fetcher.Client // for the Referer rules and back-off
+	sess   *session
+	limit  int64 // --max-page-size, on the rendered HTML
 
 	mu    sync.Mutex
 	given int64 // the version of the session the browser was given
@@ -106,17 +104,13 @@ func (r *renderSource) get(ctx context.Context, t PageTask, g *pageGrant) (*load
 // back-off) after an answer or failure another try may mend.
 func (r *renderSource) render(ctx context.Context, t PageTask) (*browser.Page, error) {
 	referer := r.client.PageReferer(t.From, t.URL)
-	for n := 0; ; n++ {
-		p, err := r.b.Render(ctx, t.URL, referer)
-		if err == nil || !fetcher.Retryable(err) || ctx.Err() != nil || n >= r.retries {
-			return p, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(r.client.Backoff(n, err)):
-		}
-	}
+	var p *browser.Page
+	err := r.client.Retry(ctx, func() error {
+		var err error
+		p, err = r.b.Render(ctx, t.URL, referer)
+		return err
+	})
+	return p, err
 }
 
 // giveSession gives the browser the session's cookies it lacks: those
