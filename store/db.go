@@ -381,6 +381,9 @@ func dsn(abs string, readOnly bool) string {
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout))
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(0)")
+	// Statement journals and sorts stay in memory: a batch statement's
+	// journal would otherwise spill past 64 KiB to a file in /var/tmp.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
