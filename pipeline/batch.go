@@ -43,7 +43,7 @@ func (s *downloadStage) startAcker(ctx context.Context) (stop func()) {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		batches(in, ackBatch, ackEvery, func(batch []fileAck) { s.storeAcks(ctx, batch) })
+		batches(in, ackBatch, ackEvery, s.idle, func(batch []fileAck) { s.storeAcks(ctx, batch) })
 	}()
 	return func() {
 		close(in)
@@ -85,19 +85,21 @@ func (s *downloadStage) storeAcks(ctx context.Context, batch []fileAck) {
 
 // batches calls handle with what comes on in, in batches of at most max:
 // a batch is its first item and what follows within window (with window
-// 0, what is already waiting), until in is closed.
-func batches[T any](in <-chan T, max int, window time.Duration, handle func([]T)) {
+// 0, what is already waiting), until in is closed. A word on flush (nil:
+// none) ends a batch's window early, once what is already waiting is in.
+func batches[T any](in <-chan T, max int, window time.Duration, flush <-chan struct{}, handle func([]T)) {
 	for first := range in {
 		batch := []T{first}
 		var timeout <-chan time.Time
 		var timer *time.Timer
-		if window > 0 {
+		wait := window > 0
+		if wait {
 			timer = time.NewTimer(window)
 			timeout = timer.C
 		}
 	collect:
 		for len(batch) < max {
-			if window > 0 {
+			if wait {
 				select {
 				case v, ok := <-in:
 					if !ok {
@@ -106,6 +108,8 @@ func batches[T any](in <-chan T, max int, window time.Duration, handle func([]T)
 					batch = append(batch, v)
 				case <-timeout:
 					break collect
+				case <-flush:
+					wait = false // take what is waiting, then store
 				}
 				continue
 			}

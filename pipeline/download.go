@@ -37,10 +37,16 @@ type downloadStage struct {
 	acks  chan fileAck // to the acker
 	procs *procBoost   // one more P while a big body streams
 	dirty atomic.Bool  // a file was committed since the last sync
+	// busy counts the downloads under way; idle hears when it falls to
+	// zero, and tells the acker to store what it holds without waiting
+	// for the rest of its window (the run's last files, or a pause).
+	busy atomic.Int64
+	idle chan struct{}
 }
 
 func newDownloadStage(r *runner, dir *store.Dir) *downloadStage {
-	s := &downloadStage{runner: r, dir: dir, acks: make(chan fileAck, ackQueue), procs: newProcBoost()}
+	s := &downloadStage{runner: r, dir: dir, acks: make(chan fileAck, ackQueue), procs: newProcBoost(),
+		idle: make(chan struct{}, 1)}
 	s.namer = newNamer(dir, r.cfg.Name, r.warn)
 	return s
 }
@@ -49,7 +55,22 @@ func newDownloadStage(r *runner, dir *store.Dir) *downloadStage {
 func (s *downloadStage) run(ctx context.Context) error {
 	stop := s.start(ctx)
 	defer stop()
-	return s.pool(ctx, QueueDownload, s.cfg.Workers, s.download, s.namer.reserveAhead)
+	return s.pool(ctx, QueueDownload, s.cfg.Workers, s.counted, s.namer.reserveAhead)
+}
+
+// counted is download, counted in busy: the last download to end while no
+// other is under way tells the acker so.
+func (s *downloadStage) counted(ctx context.Context, t store.Task) {
+	s.busy.Add(1)
+	defer func() {
+		if s.busy.Add(-1) == 0 {
+			select {
+			case s.idle <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	s.download(ctx, t)
 }
 
 // start starts what serves the workers: the syncer, the acker and the

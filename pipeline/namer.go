@@ -224,7 +224,7 @@ func (n *namer) start(ctx context.Context) (stop func()) {
 	n.late = in
 	go func() {
 		defer close(exited)
-		batches(in, ackBatch, 0, func(batch []nameReq) {
+		batches(in, ackBatch, 0, nil, func(batch []nameReq) {
 			wants := make([]store.NameWant, len(batch))
 			for i, r := range batch {
 				wants[i] = r.want

@@ -55,6 +55,12 @@ func (r *Result) ExitCode() int {
 	return 0
 }
 
+// settled is how many files the run has settled so far: downloaded,
+// skipped, too big or failed (failed pages count too).
+func (r *Result) settled() int {
+	return r.Downloaded + r.Skipped + r.TooBig + r.Failed
+}
+
 // tally counts one event of a stage process into r: the files downloaded
 // (and their bytes), skipped, too big or failed, the pages read, and the
 // files in progress as of now.

@@ -20,7 +20,9 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 	if cfg.Mode == ModeCrawl {
 		return seedPages(ctx, db, cfg)
 	}
-	const batch = 1000
+	// The first puts are small, so that the download stage has work within
+	// a few rows of the input; they grow to seedBatch, one statement each.
+	batch := seedFirst
 	var tasks []store.Task
 	n := 0
 	flush := func() error {
@@ -29,6 +31,7 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 		}
 		_, err := db.Put(ctx, tasks...)
 		tasks = tasks[:0]
+		batch = min(2*batch, seedBatch)
 		return err
 	}
 	add := func(t FileTask) error {
@@ -64,6 +67,13 @@ func seed(ctx context.Context, db store.Backend, cfg *Config, stdin io.Reader, i
 	}
 	return flush()
 }
+
+// The URLs to get are put seedFirst, then twice as many each time, up to
+// seedBatch in one put.
+const (
+	seedFirst = 32
+	seedBatch = 1000
+)
 
 // The listing pages are seeded a window at a time: the list queue holds
 // up to pageWindow of them not yet read, and is topped up as they are

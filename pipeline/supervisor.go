@@ -205,19 +205,46 @@ func supervise(ctx context.Context, cfg *Config, opt Options, db store.Backend, 
 		}
 	}
 	// The queues are counted often, so that the run ends soon after its
-	// last file; the progress is drawn at most every progressDraw.
+	// last file, and at once when the files settled reach the files found
+	// (at most every checkSoon); the progress is drawn at most every
+	// progressDraw.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var drawn time.Time
+	var drawn, checked time.Time
 	var runErr error
+	// check counts the queues and reports whether the run is over.
+	check := func() (over bool, err error) {
+		checked = time.Now()
+		counts, err := db.Counts(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			return false, err
+		}
+		d := counts[QueueDownload]
+		res.Found = d.Ready + d.Leased + d.Done + d.Failed
+		if opt.Progress != nil && time.Since(drawn) >= progressDraw {
+			drawn = time.Now()
+			opt.Progress(res.Progress, false)
+		}
+		return done(ctx, counts)
+	}
 loop:
 	for {
+		var over bool
+		var err error
 		select {
 		case <-ctx.Done():
 			res.Interrupted = true
 			break loop
 		case ev := <-procs.events:
 			tally(ev)
+			if res.settled() >= res.Found && time.Since(checked) >= checkSoon {
+				over, err = check()
+			}
+		case <-tick.C:
+			over, err = check()
 		case c := <-procs.exits:
 			if !procs.exited(c) {
 				continue
@@ -241,29 +268,13 @@ loop:
 				runErr = err
 				break loop
 			}
-		case <-tick.C:
-			counts, err := db.Counts(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					continue
-				}
-				runErr = err
-				break loop
-			}
-			d := counts[QueueDownload]
-			res.Found = d.Ready + d.Leased + d.Done + d.Failed
-			if opt.Progress != nil && time.Since(drawn) >= progressDraw {
-				drawn = time.Now()
-				opt.Progress(res.Progress, false)
-			}
-			over, err := done(ctx, counts)
-			if err != nil {
-				runErr = err
-				break loop
-			}
-			if over {
-				break loop
-			}
+		}
+		if err != nil {
+			runErr = err
+			break loop
+		}
+		if over {
+			break loop
 		}
 	}
 	procs.stop(tally)
@@ -272,6 +283,10 @@ loop:
 
 // progressDraw is how often the supervisor hands the progress on.
 const progressDraw = 100 * time.Millisecond
+
+// checkSoon is the least time between two counts of the queues that the
+// stages' events ask for.
+const checkSoon = 2 * time.Millisecond
 
 // prepare decides whether this run resumes the last one or starts a new
 // generation, and takes back every lease of processes that are gone.
