@@ -55,7 +55,22 @@ func newDownloadStage(r *runner, dir *store.Dir) *downloadStage {
 func (s *downloadStage) run(ctx context.Context) error {
 	stop := s.start(ctx)
 	defer stop()
-	return s.pool(ctx, QueueDownload, s.cfg.Workers, s.counted, s.namer.reserveAhead)
+	n := s.cfg.Workers
+	return s.pool(ctx, QueueDownload, n, downloadAhead(n, s.db.Shared()), s.counted, s.namer.reserveAhead)
+}
+
+// downloadAhead is how many file tasks a download stage of n workers
+// leases ahead of those running. With the embedded queue it is the only
+// download stage of its crawl and leases 8n: the workers still find tasks
+// waiting while the acker holds the write lock for a batch of records,
+// and a lease and its names are one transaction for 4n tasks or more (on
+// w3, a fifth less wall time and a tenth less CPU than 2n). On a shared
+// queue it leases 2n, leaving the rest to the other machines' workers.
+func downloadAhead(n int, shared bool) int {
+	if shared {
+		return 2 * n
+	}
+	return 8 * n
 }
 
 // counted is download, counted in busy: the last download to end while no

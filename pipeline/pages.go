@@ -26,7 +26,8 @@ type listStage struct{ pageStage }
 
 // run reads the listing pages of the list queue until ctx is cancelled.
 func (s *listStage) run(ctx context.Context) error {
-	return s.pool(ctx, QueueList, min(s.cfg.Workers, 4), s.listPage, nil)
+	n := min(s.cfg.Workers, 4)
+	return s.pool(ctx, QueueList, n, 2*n, s.listPage, nil)
 }
 
 // parseStage reads detail pages: their images go to the download queue.
@@ -34,7 +35,7 @@ type parseStage struct{ pageStage }
 
 // run reads the detail pages of the parse queue until ctx is cancelled.
 func (s *parseStage) run(ctx context.Context) error {
-	return s.pool(ctx, QueueParse, s.cfg.Workers, s.detailPage, nil)
+	return s.pool(ctx, QueueParse, s.cfg.Workers, 2*s.cfg.Workers, s.detailPage, nil)
 }
 
 // readPage loads (from the stage's source: HTTP, or a browser with

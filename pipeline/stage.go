@@ -165,17 +165,18 @@ func (s *runner) heartbeat(ctx context.Context) {
 const idlePeek = 16 * time.Millisecond
 
 // pool leases tasks of queue and runs handle on each, at most n at once,
-// until ctx is cancelled. It leases ahead, up to 2n more than are running,
-// and while tasks wait it leases again only once there is room for 2n: a
-// task finishing finds the next one waiting instead of paying a lease of
-// its own, and a lease (with the name reservations prepare makes for it)
-// is one transaction for many tasks. prepare, if not nil, sees each leased
-// batch before its tasks are handled. A handler that returns without
-// acknowledging its task (because ctx was cancelled) leaves it leased: the
-// next run, or the supervisor after this process dies, gives it back.
-func (s *runner) pool(ctx context.Context, queue string, n int, handle func(context.Context, store.Task),
+// until ctx is cancelled. It leases ahead, up to ahead more than are
+// running, and while tasks wait it leases again only once there is room
+// for half of ahead: a task finishing finds the next one waiting instead
+// of paying a lease of its own, and a lease (with the name reservations
+// prepare makes for it) is one transaction for many tasks. prepare, if not
+// nil, sees each leased batch before its tasks are handled. A handler that
+// returns without acknowledging its task (because ctx was cancelled)
+// leaves it leased: the next run, or the supervisor after this process
+// dies, gives it back.
+func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle func(context.Context, store.Task),
 	prepare func(context.Context, []store.Task)) error {
-	ahead := max(2*n, 1)
+	ahead = max(ahead, 1)
 	limit := int64(n + ahead) // tasks held: running or waiting
 	work := make(chan store.Task, limit)
 	freed := make(chan struct{}, 1)
@@ -205,7 +206,7 @@ func (s *runner) pool(ctx context.Context, queue string, n int, handle func(cont
 	}
 	for {
 		room := int(limit - held.Load())
-		if room < ahead && len(work) > 0 {
+		if room < max(ahead/2, 1) && len(work) > 0 {
 			// Enough is waiting: lease again once more room is free.
 			select {
 			case <-ctx.Done():

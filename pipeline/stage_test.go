@@ -13,9 +13,18 @@ import (
 )
 
 // TestPool: the pool hands each leased task to one worker, never more than
-// n at once, shows each leased batch to prepare before its tasks run, and
-// returns once ctx is cancelled, the tasks done acknowledged.
+// n at once, holds at most n + ahead leased, shows each leased batch to
+// prepare before its tasks run, and returns once ctx is cancelled, the
+// tasks done acknowledged.
 func TestPool(t *testing.T) {
+	const n = 3
+	for _, ahead := range []int{2 * n, 8 * n} {
+		t.Run(fmt.Sprintf("ahead=%d", ahead), func(t *testing.T) { testPool(t, n, ahead) })
+	}
+}
+
+// testPool is TestPool with n workers leasing ahead tasks ahead.
+func testPool(t *testing.T, n, ahead int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
@@ -23,7 +32,7 @@ func TestPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	const tasks, n = 60, 3
+	const tasks = 120
 	var put []store.Task
 	for i := range tasks {
 		put = append(put, fileTask(FileTask{URL: fmt.Sprintf("http://h/%d.jpg", i)}))
@@ -44,7 +53,13 @@ func TestPool(t *testing.T) {
 			prepared[t.ID] = true
 		}
 	}
+	var maxLeased atomic.Int64
 	handle := func(ctx context.Context, task store.Task) {
+		if c, err := db.Counts(ctx); err == nil {
+			l := int64(c[QueueDownload].Leased)
+			for m := maxLeased.Load(); l > m && !maxLeased.CompareAndSwap(m, l); m = maxLeased.Load() {
+			}
+		}
 		now := running.Add(1)
 		defer running.Add(-1)
 		for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
@@ -63,7 +78,7 @@ func TestPool(t *testing.T) {
 		}
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- r.pool(ctx, QueueDownload, n, handle, prepare) }()
+	go func() { errc <- r.pool(ctx, QueueDownload, n, ahead, handle, prepare) }()
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -80,8 +95,11 @@ func TestPool(t *testing.T) {
 	if len(handled) != tasks {
 		t.Errorf("%d tasks handled of %d", len(handled), tasks)
 	}
-	if p := peak.Load(); p > n {
+	if p := peak.Load(); p > int32(n) {
 		t.Errorf("%d tasks ran at once, want at most %d", p, n)
+	}
+	if m := maxLeased.Load(); m > int64(n+ahead) || m <= int64(n) {
+		t.Errorf("%d tasks leased at once, want more than %d and at most %d", m, n, n+ahead)
 	}
 	c, err := db.Counts(context.Background())
 	if err != nil {
