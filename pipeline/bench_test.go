@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"crawl/store"
 )
@@ -56,6 +58,48 @@ func BenchmarkDownloadSmall(b *testing.B) {
 			if n := e.done(); n != b.N {
 				b.Fatalf("%d files done of %d", n, b.N)
 			}
+		})
+	}
+}
+
+// BenchmarkDownloadPool runs small files through the download stage's own
+// pool, ten workers leasing 2n or 8n ahead (downloadAhead), while the acker
+// stores their records: the pool's lease policy is what it measures, the
+// server in the process included. Run it with TMPDIR on a tmpfs, or it
+// measures the disk: 5000x, medians of five, 116 µs a file with 2n and
+// 106 µs with 8n.
+func BenchmarkDownloadPool(b *testing.B) {
+	body := make([]byte, 16<<10)
+	body[0] = 0xFF
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	const n = 10
+	for _, ahead := range []int{2, 8} {
+		b.Run(fmt.Sprintf("ahead=%dn", ahead), func(b *testing.B) {
+			e := newDownloadEnv(b, func(cfg *Config) { cfg.Workers, cfg.PerHost = n, n })
+			tasks := make([]store.Task, b.N)
+			for i := range tasks {
+				tasks[i] = fileTask(FileTask{URL: fmt.Sprintf("%s/f/%d.jpg", srv.URL, i)})
+			}
+			if _, err := e.db.Put(e.ctx, tasks...); err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(e.ctx)
+			b.ResetTimer()
+			exited := make(chan error, 1)
+			go func() { exited <- e.s.pool(ctx, QueueDownload, n, ahead*n, e.s.counted, e.s.namer.reserveAhead) }()
+			for e.done() < b.N {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			cancel()
+			if err := <-exited; err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
 		})
 	}
 }
