@@ -64,13 +64,15 @@ func (s *downloadStage) run(ctx context.Context) error {
 // download stage of its crawl and leases 8n: the workers still find tasks
 // waiting while the acker holds the write lock for a batch of records,
 // and a lease and its names are one transaction for 4n tasks or more (on
-// w3, a fifth less wall time and a tenth less CPU than 2n). On a shared
-// queue it leases 2n, leaving the rest to the other machines' workers.
+// w3, a fifth less wall time and a tenth less CPU than 2n). That is at
+// most 256 (or 2n, if more), so that many workers do not hold the write
+// lock long for one lease. On a shared queue it leases 2n, leaving the
+// rest to the other machines' workers.
 func downloadAhead(n int, shared bool) int {
 	if shared {
 		return 2 * n
 	}
-	return 8 * n
+	return min(8*n, max(2*n, 256))
 }
 
 // counted is download, counted in busy: the last download to end while no
