@@ -247,6 +247,7 @@ func (s *pageStage) ackPage(ctx context.Context, t store.Task, n int, task func(
 			if !s.settle(ctx, fmt.Sprintf("put the tasks of task %d", t.ID), put) {
 				return
 			}
+			s.queued(batch)
 			batch = batch[:0]
 		}
 	}

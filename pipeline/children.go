@@ -20,7 +20,9 @@ const maxRestarts = 20
 type child struct {
 	stage string
 	cmd   *exec.Cmd
-	done  chan error // the process's exit, once its events are all read
+	done  chan error    // the process's exit, once its events are all read
+	wake  chan struct{} // to the goroutine that writes the process's wake-ups
+	gone  chan struct{} // closed once the process has exited
 }
 
 // children are the stage processes of a run, one per stage at a time,
@@ -79,6 +81,19 @@ func (cs *children) exited(c *child) bool {
 	}
 	delete(cs.running, c.stage)
 	return true
+}
+
+// wake tells the process of stage, if one runs, that tasks of its queue
+// were stored: a byte on its stdin, which an idle stage takes as the word
+// to lease at once (RunStage). It never blocks: a word not yet passed on
+// covers this one.
+func (cs *children) wake(stage string) {
+	if c := cs.running[stage]; c != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // restart starts the stage of c, a process that died, again, after a pause
@@ -141,10 +156,15 @@ func startStage(exe, stage, stateDir string, stderr io.Writer, events chan<- Eve
 	if err != nil {
 		return nil, fmt.Errorf("start %s stage: %w", stage, err)
 	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s stage: %w", stage, err)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s stage: %w", stage, err)
 	}
-	c := &child{stage: stage, cmd: cmd, done: make(chan error, 1)}
+	c := &child{stage: stage, cmd: cmd, done: make(chan error, 1), wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	go c.passWakeups(in)
 	go func() {
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -155,9 +175,26 @@ func startStage(exe, stage, stateDir string, stderr io.Writer, events chan<- Eve
 			}
 		}
 		c.done <- cmd.Wait()
+		close(c.gone)
 		exits <- c
 	}()
 	return c, nil
+}
+
+// passWakeups writes a byte to the process's stdin for each word on
+// c.wake, until the process is gone.
+func (c *child) passWakeups(in io.WriteCloser) {
+	defer in.Close()
+	for {
+		select {
+		case <-c.gone:
+			return
+		case <-c.wake:
+			if _, err := in.Write([]byte{1}); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // exitErr says how the process ended; nil while it runs.

@@ -129,3 +129,25 @@ while :; do sleep 0.05; done`)
 		t.Errorf("events sent while stopping: %v, want one from each stage", last)
 	}
 }
+
+// TestChildrenWake: a word to wake a stage reaches its process as a byte on
+// its stdin.
+func TestChildrenWake(t *testing.T) {
+	exe := fakeStage(t, `head -c 1 >/dev/null
+echo '{"e":"file","u":"http://x/woken.jpg"}'`)
+	cs, err := newChildren(exe, t.TempDir(), &eventLog{}, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.start(QueueDownload); err != nil {
+		t.Fatal(err)
+	}
+	cs.wake(QueueParse) // no such process: nothing happens
+	cs.wake(QueueDownload)
+	if ev := wait(t, cs.events, "event"); ev.URL != "http://x/woken.jpg" {
+		t.Errorf("event %+v, want the woken stage's", ev)
+	}
+	c := wait(t, cs.exits, "exit")
+	cs.exited(c)
+	cs.wake(QueueDownload) // gone: nothing happens
+}

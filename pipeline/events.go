@@ -31,6 +31,7 @@ const (
 	EvRetry   = "retry"   // a request will be tried again
 	EvStarted = "started" // the stage is up
 	EvBytes   = "bytes"   // a file in progress holds Bytes of Total (sent every progressEvery at most)
+	EvPut     = "put"     // tasks were queued; Info names their queue
 )
 
 // progressEvery is how often, at most, the download of one file reports

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,11 +34,20 @@ type runner struct {
 	ev     *emitter
 	log    io.Writer
 	owner  string
+	// wake hears when the supervisor saw tasks queued that this stage
+	// takes: an idle pool leases at once instead of at its next peek.
+	// nil: no wake-ups.
+	wake <-chan struct{}
+	// idleCap, if not 0, is the longest an idle pool waits between two
+	// looks for tasks (else idlePeek, or 100 ms on a backend that cannot
+	// peek).
+	idleCap time.Duration
 }
 
 // RunStage runs one stage (list, parse or download) of the crawl whose state
-// is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr.
-func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writer) error {
+// is in stateDir until ctx is cancelled. Events go to stdout, logs to stderr;
+// each byte on stdin wakes the stage up to lease at once (see wakeups).
+func RunStage(ctx context.Context, name, stateDir string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(stateDir)
 	if err != nil {
 		return err
@@ -82,6 +92,7 @@ func RunStage(ctx context.Context, name, stateDir string, stdout, stderr io.Writ
 		ev:     newEmitter(stdout),
 		log:    stderr,
 		owner:  ownerName(name, os.Getpid()),
+		wake:   wakeups(stdin),
 	}
 	go r.heartbeat(ctx)
 	r.ev.emit(Event{Kind: EvStarted, Info: r.owner})
@@ -160,6 +171,33 @@ func (s *runner) heartbeat(ctx context.Context) {
 	}
 }
 
+// wakeups returns a channel that hears a word for each read of in that
+// brings bytes, until in ends: the supervisor writes a byte to a stage's
+// stdin when tasks of its queue were stored. Words not yet heard merge
+// into one.
+func wakeups(in io.Reader) <-chan struct{} {
+	if in == nil {
+		return nil
+	}
+	wake := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := in.Read(buf)
+			if n > 0 {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return wake
+}
+
 // idlePeek is the longest an idle stage waits between two peeks; a lease
 // that finds nothing makes it wait 1 ms, then twice as long each time.
 const idlePeek = 16 * time.Millisecond
@@ -204,6 +242,9 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 	if canPeek {
 		maxIdle = idlePeek
 	}
+	if s.idleCap > 0 {
+		maxIdle = s.idleCap
+	}
 	for {
 		room := int(limit - held.Load())
 		if room < max(ahead/2, 1) && len(work) > 0 {
@@ -228,10 +269,8 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 			// takes the write lock; the peek does not).
 			if due, err := peek.HasDue(ctx, queue); err == nil && !due {
 				idle = min(2*idle, maxIdle)
-				select {
-				case <-ctx.Done():
+				if !s.idleWait(ctx, idle) {
 					return nil
-				case <-time.After(idle):
 				}
 				continue
 			}
@@ -242,10 +281,8 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 		}
 		if len(tasks) == 0 {
 			idle = min(max(2*idle, time.Millisecond), maxIdle)
-			select {
-			case <-ctx.Done():
+			if !s.idleWait(ctx, idle) {
 				return nil
-			case <-time.After(idle):
 			}
 			continue
 		}
@@ -260,6 +297,20 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 	}
 }
 
+// idleWait waits d before an idle pool looks for tasks again, or less if
+// the supervisor wakes the stage; false once ctx is done.
+func (s *runner) idleWait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-s.wake:
+	}
+	return true
+}
+
 // settle records the outcome of a task. Once the work is done its record
 // must be stored even if a stop was asked for meanwhile.
 func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -269,7 +320,23 @@ func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 // ack acknowledges task t together with the next tasks it found; it
 // reports whether that was stored.
 func (s *runner) ack(ctx context.Context, t store.Task, next ...store.Task) bool {
-	return s.settle(ctx, fmt.Sprintf("ack task %d", t.ID), func(c context.Context) error { return s.db.Ack(c, t.ID, next...) })
+	ok := s.settle(ctx, fmt.Sprintf("ack task %d", t.ID), func(c context.Context) error { return s.db.Ack(c, t.ID, next...) })
+	if ok {
+		s.queued(next)
+	}
+	return ok
+}
+
+// queued tells the supervisor which queues tasks were just stored in, so
+// that it wakes the stages that take them (EvPut).
+func (s *runner) queued(tasks []store.Task) {
+	var evs []Event
+	for _, t := range tasks {
+		if !slices.ContainsFunc(evs, func(ev Event) bool { return ev.Info == t.Queue }) {
+			evs = append(evs, Event{Kind: EvPut, Info: t.Queue})
+		}
+	}
+	s.ev.emitAll(evs)
 }
 
 // fail records that url failed for good, and why, and tells the supervisor.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -107,5 +108,43 @@ func testPool(t *testing.T, n, ahead int) {
 	}
 	if c[QueueDownload].Done != tasks {
 		t.Errorf("%d tasks acknowledged, want %d", c[QueueDownload].Done, tasks)
+	}
+}
+
+// TestPoolWakes: an idle pool leases at once when it is woken, however long
+// it would have waited for its next look.
+func TestPoolWakes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stdin, wakeIn := io.Pipe()
+	defer wakeIn.Close()
+	r := &runner{cfg: &Config{}, db: db, ev: newEmitter(&eventLog{}), log: testLog{t}, owner: "wake-test",
+		wake: wakeups(stdin), idleCap: time.Hour}
+	handled := make(chan string, 1)
+	go r.pool(ctx, QueueDownload, 2, 4, func(ctx context.Context, task store.Task) {
+		handled <- task.Key
+		r.ack(ctx, task)
+	}, nil)
+	// The pool finds nothing and waits twice as long each time: its looks
+	// come at about 1, 3, 7, ... 1023 ms, and the next at 2047 ms.
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := db.Put(ctx, fileTask(FileTask{URL: "http://h/a.jpg"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wakeIn.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case key := <-handled:
+		if key != "http://h/a.jpg" {
+			t.Errorf("handled %s", key)
+		}
+	case <-time.After(400 * time.Millisecond):
+		t.Fatal("the woken pool did not lease the task before its next look")
 	}
 }

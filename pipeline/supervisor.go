@@ -239,6 +239,9 @@ loop:
 			res.Interrupted = true
 			break loop
 		case ev := <-procs.events:
+			if ev.Kind == EvPut {
+				procs.wake(ev.Info)
+			}
 			tally(ev)
 			if res.settled() >= res.Found && time.Since(checked) >= checkSoon {
 				over, err = check()

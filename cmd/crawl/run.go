@@ -262,7 +262,7 @@ func newStage(stdout, stderr io.Writer, code *int) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer startProfile(args[0], stderr)()
 			tuneGC(args[0])
-			if err := pipeline.RunStage(cmd.Context(), args[0], args[1], stdout, stderr); err != nil {
+			if err := pipeline.RunStage(cmd.Context(), args[0], args[1], cmd.InOrStdin(), stdout, stderr); err != nil {
 				return &runFailure{err: err, code: exitFailed}
 			}
 			if cmd.Context().Err() != nil {
