@@ -28,11 +28,7 @@ func TestPool(t *testing.T) {
 func testPool(t *testing.T, n, ahead int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openQueue(t)
 	const tasks = 120
 	var put []store.Task
 	for i := range tasks {
@@ -116,11 +112,7 @@ func testPool(t *testing.T, n, ahead int) {
 func TestPoolWakes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openQueue(t)
 	stdin, wakeIn := io.Pipe()
 	defer wakeIn.Close()
 	r := &runner{cfg: &Config{}, db: db, ev: newEmitter(&eventLog{}), log: testLog{t}, owner: "wake-test",
@@ -147,4 +139,15 @@ func TestPoolWakes(t *testing.T) {
 	case <-time.After(400 * time.Millisecond):
 		t.Fatal("the woken pool did not lease the task before its next look")
 	}
+}
+
+// openQueue opens a queue database of its own for t, closed with t.
+func openQueue(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

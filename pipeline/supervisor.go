@@ -252,25 +252,7 @@ loop:
 			if !procs.exited(c) {
 				continue
 			}
-			// A Ctrl-C reaches the children too; give it a moment to reach us.
-			select {
-			case <-ctx.Done():
-				res.Interrupted = true
-				break loop
-			case <-time.After(50 * time.Millisecond):
-			}
-			if _, err := db.Release(ctx, ownerName(c.stage, c.cmd.Process.Pid)); err != nil {
-				if ctx.Err() != nil {
-					res.Interrupted = true // the Ctrl-C came in just now
-				} else {
-					runErr = err
-				}
-				break loop
-			}
-			if err := procs.restart(c); err != nil {
-				runErr = err
-				break loop
-			}
+			over, err = replace(ctx, db, procs, c, res)
 		}
 		if err != nil {
 			runErr = err
@@ -282,6 +264,28 @@ loop:
 	}
 	procs.stop(tally)
 	return runErr
+}
+
+// replace restarts the stage of c, a process that died, once its leases
+// are given back. It reports that the run must stop (over) when the death
+// was a Ctrl-C reaching the children first (res.Interrupted), or with the
+// error that keeps the stage from running again.
+func replace(ctx context.Context, db store.Backend, procs *children, c *child, res *Result) (over bool, err error) {
+	// A Ctrl-C reaches the children too; give it a moment to reach us.
+	select {
+	case <-ctx.Done():
+		res.Interrupted = true
+		return true, nil
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := db.Release(ctx, ownerName(c.stage, c.cmd.Process.Pid)); err != nil {
+		if ctx.Err() != nil {
+			res.Interrupted = true // the Ctrl-C came in just now
+			return true, nil
+		}
+		return true, err
+	}
+	return false, procs.restart(c)
 }
 
 // progressDraw is how often the supervisor hands the progress on.
