@@ -39,6 +39,12 @@ func Dial(ctx context.Context, rawURL string) (*redis.Client, string, error) {
 	opt.Protocol = 2
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	// crawl's commands and their replies are small (a batch of leased
+	// tasks is a few KB), so each connection reads and writes through
+	// buffers of 8 KiB (16 KiB on the pipeline pool) instead of go-redis's
+	// 32 KiB (128 KiB): about 2.5 MB less for the processes of a crawl.
+	opt.ReadBufferSize, opt.WriteBufferSize = 8<<10, 8<<10
+	opt.PipelineReadBufferSize, opt.PipelineWriteBufferSize = 16<<10, 16<<10
 	probeOpt := *opt
 	probeOpt.MaxRetries, probeOpt.DialerRetries, probeOpt.PoolSize = -1, 1, 1
 	probe := redis.NewClient(&probeOpt)

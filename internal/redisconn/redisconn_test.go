@@ -26,6 +26,17 @@ func TestDial(t *testing.T) {
 	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
 		t.Errorf("get: %q, %v", v, err)
 	}
+	if o := c.Options(); o.ReadBufferSize != 8<<10 || o.WriteBufferSize != 8<<10 {
+		t.Errorf("buffers of %d and %d bytes, want 8 KiB", o.ReadBufferSize, o.WriteBufferSize)
+	}
+	// A reply larger than the buffer comes through whole.
+	big := strings.Repeat("x", 100<<10)
+	if err := c.Set(ctx, "big", big, 0).Err(); err != nil {
+		t.Fatalf("set: %v", err)
+	}
+	if v, err := c.Get(ctx, "big").Result(); err != nil || v != big {
+		t.Errorf("get of 100 KiB: %d bytes, %v", len(v), err)
+	}
 }
 
 func TestDialFails(t *testing.T) {
