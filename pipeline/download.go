@@ -42,6 +42,22 @@ type downloadStage struct {
 	// for the rest of its window (the run's last files, or a pause).
 	busy atomic.Int64
 	idle chan struct{}
+	// looked holds the records looked up for leased tasks on a shared
+	// backend, a batch in one round trip (task ID → lookedUp).
+	looked sync.Map
+}
+
+// recordFinder is a backend that looks up the records of many URLs at once.
+type recordFinder interface {
+	FilesByURL(ctx context.Context, urls []string) (files []store.File, found []bool, err error)
+}
+
+// lookedUp is the record of url looked up as its task was leased: rec, if
+// found.
+type lookedUp struct {
+	url   string
+	rec   store.File
+	found bool
 }
 
 func newDownloadStage(r *runner, dir *store.Dir) *downloadStage {
@@ -56,7 +72,48 @@ func (s *downloadStage) run(ctx context.Context) error {
 	stop := s.start(ctx)
 	defer stop()
 	n := s.cfg.Workers
-	return s.pool(ctx, QueueDownload, n, downloadAhead(n, s.db.Shared()), s.counted, s.namer.reserveAhead)
+	return s.pool(ctx, QueueDownload, n, downloadAhead(n, s.db.Shared()), s.counted, s.prepare)
+}
+
+// prepare takes a leased batch before its files start: their names are
+// reserved (namer.reserveAhead) and, on a shared backend, the records any
+// worker holds for them looked up in one round trip (lookAhead).
+func (s *downloadStage) prepare(ctx context.Context, tasks []store.Task) {
+	s.namer.reserveAhead(ctx, tasks)
+	s.lookAhead(ctx, tasks)
+}
+
+// lookAhead looks up the records of a leased batch on a shared backend, for
+// recorded to find, so that a file costs no round trip of its own to learn
+// that no worker has it yet. A lookup that fails leaves each file to look
+// its own up.
+func (s *downloadStage) lookAhead(ctx context.Context, tasks []store.Task) {
+	finder, ok := s.db.(recordFinder)
+	if !ok || !s.db.Shared() || s.cfg.Overwrite || len(tasks) < 2 {
+		return
+	}
+	urls := make([]string, len(tasks))
+	for i, t := range tasks {
+		urls[i] = t.Key
+	}
+	files, found, err := finder.FilesByURL(ctx, urls)
+	if err != nil {
+		return
+	}
+	for i, t := range tasks {
+		s.looked.Store(t.ID, lookedUp{url: urls[i], rec: files[i], found: found[i]})
+	}
+}
+
+// recordOf is the record of rawURL, the file of task t: as looked up at
+// lease, else asked for now.
+func (s *downloadStage) recordOf(ctx context.Context, t store.Task, rawURL string) (store.File, bool, error) {
+	if v, ok := s.looked.LoadAndDelete(t.ID); ok {
+		if l := v.(lookedUp); l.url == rawURL {
+			return l.rec, l.found, nil
+		}
+	}
+	return s.db.FileByURL(ctx, rawURL)
 }
 
 // downloadAhead is how many file tasks a download stage of n workers
@@ -80,6 +137,7 @@ func downloadAhead(n int, shared bool) int {
 func (s *downloadStage) counted(ctx context.Context, t store.Task) {
 	s.busy.Add(1)
 	defer func() {
+		s.looked.Delete(t.ID) // unused if the download ended early
 		if s.busy.Add(-1) == 0 {
 			select {
 			case s.idle <- struct{}{}:
@@ -209,7 +267,7 @@ func (s *downloadStage) recorded(ctx context.Context, t store.Task, rawURL strin
 	// A name reserved just now was never recorded here (on a shared
 	// backend the record may be another worker's).
 	if !s.cfg.Overwrite && (!fresh || s.db.Shared()) {
-		if f, ok, err := s.db.FileByURL(ctx, rawURL); err == nil && ok {
+		if f, ok, err := s.recordOf(ctx, t, rawURL); err == nil && ok {
 			// The record may be another worker's, its file on another
 			// machine's disk: done all the same.
 			elsewhere := f.Worker != s.cfg.Worker

@@ -915,6 +915,31 @@ func (r *RedisDB) FileByURL(ctx context.Context, url string) (File, bool, error)
 	return f, true, nil
 }
 
+// FilesByURL looks up the records of urls, in one round trip for every
+// redisChunk of them: the record of urls[i] is files[i] if found[i].
+func (r *RedisDB) FilesByURL(ctx context.Context, urls []string) (files []File, found []bool, err error) {
+	files, found = make([]File, len(urls)), make([]bool, len(urls))
+	for start := 0; start < len(urls); start += redisChunk {
+		part := urls[start:min(start+redisChunk, len(urls))]
+		vs, err := r.c.HMGet(ctx, r.key("files"), part...).Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(part), err)
+		}
+		for i, v := range vs {
+			s, ok := v.(string)
+			if !ok {
+				continue // not recorded
+			}
+			f, err := decodeFile(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("look up file of %s: %w", part[i], err)
+			}
+			files[start+i], found[start+i] = f, true
+		}
+	}
+	return files, found, nil
+}
+
 // Files is [Backend.Files].
 func (r *RedisDB) Files(ctx context.Context) ([]File, error) {
 	var fs []File

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TestRedisManyFiles crosses the chunk size of Files.
+// TestRedisManyFiles crosses the chunk size of Files and FilesByURL.
 func TestRedisManyFiles(t *testing.T) {
 	ctx := context.Background()
 	_, db := newRedisTest(t)
@@ -42,6 +42,23 @@ func TestRedisManyFiles(t *testing.T) {
 	}
 	if len(fs) != n || fs[0].Path != "0" || fs[n-1].Path != fmt.Sprint(n-1) {
 		t.Errorf("%d files, first %+v", len(fs), fs[0])
+	}
+	// FilesByURL finds them, a chunk at a time, and tells the one missing.
+	urls := []string{"http://h/missing"}
+	for i := range n {
+		urls = append(urls, fmt.Sprint("http://h/", i))
+	}
+	got, found, err := db.FilesByURL(ctx, urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found[0] {
+		t.Errorf("found a record of %s: %+v", urls[0], got[0])
+	}
+	for i := 1; i < len(urls); i++ {
+		if !found[i] || got[i].URL != urls[i] || got[i].Path != fmt.Sprint(i-1) {
+			t.Fatalf("record of %s: %+v, %v", urls[i], got[i], found[i])
+		}
 	}
 }
 

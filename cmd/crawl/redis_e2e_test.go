@@ -194,3 +194,44 @@ func TestRedisSession(t *testing.T) {
 	}
 	site.check(t, 1)
 }
+
+// TestRedisRecordsPerLease: crawl get on Redis looks up whether any worker
+// holds the files of a leased batch in one HMGET, not one HGET a file, and
+// a rerun finds every record that way and fetches nothing again. (The
+// supervisor's counts run HGETs too, a few dozen a run, hence 400 files;
+// and so does the ack of each file a rerun skips, hence only the first
+// run's HGETs are counted.)
+func TestRedisRecordsPerLease(t *testing.T) {
+	redis := redistest.Start(t)
+	g := genSite{pages: 4, details: 10, images: 10}
+	srv, cnt := serve(t, g)
+	var list strings.Builder
+	for path := range g.expected() {
+		list.WriteString(srv.URL + path + "\n")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	args := []string{"get", "--list", "urls.txt", "--queue", redis.URL, "--job", "lookups", "--out", out, "--quiet"}
+	for run := 1; run <= 2; run++ {
+		before := redis.Calls(t)
+		r := runCrawl(t, dir, "", args...)
+		mustCode(t, r, 0)
+		calls := redis.Calls(t)
+		hget := calls["hget"][0] - before["hget"][0]
+		hmget := calls["hmget"][0] - before["hmget"][0]
+		if n := len(g.expected()); run == 1 && hget > n/2 || hmget == 0 {
+			t.Errorf("run %d: %d HGET and %d HMGET for %d files", run, hget, hmget, n)
+		}
+		if got := files(t, out); len(got) != len(g.expected()) {
+			t.Errorf("run %d: %d files on disk, want %d", run, len(got), len(g.expected()))
+		}
+	}
+	for path := range g.expected() {
+		if n := cnt.Hits(path); n != 1 {
+			t.Errorf("%s fetched %d times over two runs", path, n)
+		}
+	}
+}
