@@ -271,10 +271,16 @@ func (s *downloadStage) recorded(ctx context.Context, t store.Task, rawURL strin
 			// The record may be another worker's, its file on another
 			// machine's disk: done all the same.
 			elsewhere := f.Worker != s.cfg.Worker
-			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); elsewhere || err == nil && st.Size() == f.Bytes {
+			if elsewhere {
 				if s.ack(ctx, t) {
 					s.ev.emit(Event{Kind: EvSkip, URL: rawURL, Path: f.Path, Bytes: f.Bytes})
 				}
+				return true, false
+			}
+			if st, err := os.Stat(filepath.Join(s.cfg.Out, filepath.FromSlash(f.Path))); err == nil && st.Size() == f.Bytes {
+				// Acknowledged with the batch of records, its own stored
+				// again as it is: a rerun costs no transaction a file.
+				s.record(t, f, EvSkip)
 				return true, false
 			}
 			stale = true

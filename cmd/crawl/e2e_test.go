@@ -238,10 +238,18 @@ func TestGalleryCrawl(t *testing.T) {
 		t.Errorf("summary: %s", r.stderr)
 	}
 
-	// A rerun of a finished crawl fetches no file again.
+	// A rerun of a finished crawl fetches no file again, and leaves the
+	// manifest as it was.
 	before := cnt.Snapshot()
+	manifest, err := os.ReadFile(filepath.Join(out, "manifest.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r = runCrawl(t, dir, "", args...)
 	mustCode(t, r, 0)
+	if again, err := os.ReadFile(filepath.Join(out, "manifest.csv")); err != nil || string(again) != string(manifest) {
+		t.Errorf("the rerun changed manifest.csv (%v):\n%s\nwas\n%s", err, again, manifest)
+	}
 	for path := range got {
 		p := "/img/" + strings.TrimPrefix(path, "gallery/")
 		if cnt.Hits(p) != before[p] {
