@@ -197,10 +197,10 @@ func TestRedisSession(t *testing.T) {
 
 // TestRedisRecordsPerLease: crawl get on Redis looks up whether any worker
 // holds the files of a leased batch in one HMGET, not one HGET a file, and
-// a rerun finds every record that way and fetches nothing again. (The
-// supervisor's counts run HGETs too, a few dozen a run, hence 400 files;
-// and so does the ack of each file a rerun skips, hence only the first
-// run's HGETs are counted.)
+// a rerun finds every record that way, acknowledges the files it skips in
+// batches (an ack of its own runs an HGET too) and fetches nothing again.
+// The supervisor's counts run HGETs as well, a few dozen a run: hence 400
+// files, against 481 and 823 HGETs in the two runs before the batching.
 func TestRedisRecordsPerLease(t *testing.T) {
 	redis := redistest.Start(t)
 	g := genSite{pages: 4, details: 10, images: 10}
@@ -222,7 +222,7 @@ func TestRedisRecordsPerLease(t *testing.T) {
 		calls := redis.Calls(t)
 		hget := calls["hget"][0] - before["hget"][0]
 		hmget := calls["hmget"][0] - before["hmget"][0]
-		if n := len(g.expected()); run == 1 && hget > n/2 || hmget == 0 {
+		if n := len(g.expected()); hget > n/4 || hmget == 0 {
 			t.Errorf("run %d: %d HGET and %d HMGET for %d files", run, hget, hmget, n)
 		}
 		if got := files(t, out); len(got) != len(g.expected()) {
