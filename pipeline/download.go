@@ -42,8 +42,8 @@ type downloadStage struct {
 	// for the rest of its window (the run's last files, or a pause).
 	busy atomic.Int64
 	idle chan struct{}
-	// looked holds the records looked up for leased tasks on a shared
-	// backend, a batch in one round trip (task ID → lookedUp).
+	// looked holds the records looked up for leased tasks, a batch in one
+	// query or round trip (task ID → lookedUp).
 	looked sync.Map
 }
 
@@ -76,32 +76,40 @@ func (s *downloadStage) run(ctx context.Context) error {
 }
 
 // prepare takes a leased batch before its files start: their names are
-// reserved (namer.reserveAhead) and, on a shared backend, the records any
-// worker holds for them looked up in one round trip (lookAhead).
+// reserved (namer.reserveAhead), and the records they may have looked up
+// in one query or round trip (lookAhead).
 func (s *downloadStage) prepare(ctx context.Context, tasks []store.Task) {
 	s.namer.reserveAhead(ctx, tasks)
 	s.lookAhead(ctx, tasks)
 }
 
-// lookAhead looks up the records of a leased batch on a shared backend, for
-// recorded to find, so that a file costs no round trip of its own to learn
-// that no worker has it yet. A lookup that fails leaves each file to look
-// its own up.
+// lookAhead looks up the records of a leased batch that recorded will ask
+// for: on a shared backend every file's (any worker may hold it), else
+// those whose names were not reserved just now (a rerun's). A file then
+// costs no query or round trip of its own to learn whether it is done. A
+// lookup that fails leaves each file to look its own up.
 func (s *downloadStage) lookAhead(ctx context.Context, tasks []store.Task) {
 	finder, ok := s.db.(recordFinder)
-	if !ok || !s.db.Shared() || s.cfg.Overwrite || len(tasks) < 2 {
+	if !ok || s.cfg.Overwrite {
 		return
 	}
-	urls := make([]string, len(tasks))
-	for i, t := range tasks {
-		urls[i] = t.Key
+	var urls []string
+	var ids []int64
+	for _, t := range tasks {
+		if v, ok := s.namer.ahead.Load(t.ID); ok && v.(leasedName).name.fresh && !s.db.Shared() {
+			continue // never recorded here: recorded asks nothing
+		}
+		urls, ids = append(urls, t.Key), append(ids, t.ID)
+	}
+	if len(urls) < 2 {
+		return
 	}
 	files, found, err := finder.FilesByURL(ctx, urls)
 	if err != nil {
 		return
 	}
-	for i, t := range tasks {
-		s.looked.Store(t.ID, lookedUp{url: urls[i], rec: files[i], found: found[i]})
+	for i, id := range ids {
+		s.looked.Store(id, lookedUp{url: urls[i], rec: files[i], found: found[i]})
 	}
 }
 

@@ -355,7 +355,8 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		db.ws[q] = st
 	}
-	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept, sqlHasDue} {
+	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept, sqlHasDue,
+		sqlFilesByURL[0], sqlFilesByURL[1]} {
 		st, err := db.r.PrepareContext(ctx, q)
 		if err != nil {
 			return fail(fmt.Errorf("prepare %q: %w", q, err))

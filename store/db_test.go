@@ -309,3 +309,35 @@ func TestTempStoreInMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesByURL looks up records a batch at a time, URLs that are not
+// valid UTF-8 included, and tells the ones not recorded.
+func TestFilesByURL(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	urls := []string{"http://h/a.jpg", "http://h/\xff\xfe.jpg", "http://h/missing.jpg", "http://h/b.jpg"}
+	for i, u := range []string{urls[0], urls[1], urls[3]} {
+		if n, err := db.Put(ctx, Task{Queue: "download", Key: u}); err != nil || n != 1 {
+			t.Fatal(n, err)
+		}
+		leased, err := db.Lease(ctx, "download", 1, "w")
+		if err != nil || len(leased) != 1 {
+			t.Fatal(leased, err)
+		}
+		if err := db.AckFile(ctx, leased[0].ID, File{URL: u, Path: fmt.Sprint(i), Bytes: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, batch := range [][]string{urls, urls[:1], {urls[2]}, nil} {
+		files, found, err := db.FilesByURL(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, u := range batch {
+			want := u != urls[2]
+			if found[i] != want || want && files[i].URL != u {
+				t.Errorf("record of %q: %+v, %v", u, files[i], found[i])
+			}
+		}
+	}
+}

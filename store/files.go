@@ -137,6 +137,45 @@ func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	return f, true, nil
 }
 
+// sqlFilesByURL finds the records of the URLs of ?1, a JSON array, each
+// with its index in the array.
+var sqlFilesByURL = batchSQL(`SELECT j.key, f.url, f.path, f.bytes, f.sha256, f.content_type, f.source, f.worker
+	FROM (SELECT key, {v} AS url FROM json_each(?1)) j JOIN files f ON f.url = j.url`)
+
+// FilesByURL looks up the records of urls in one query: the record of
+// urls[i] is files[i] if found[i].
+func (db *DB) FilesByURL(ctx context.Context, urls []string) (files []File, found []bool, err error) {
+	c := codecFor(urls...)
+	list := make([]string, len(urls))
+	for i, u := range urls {
+		list[i] = c.text(u)
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
+	}
+	rows, err := db.rs[c.of(sqlFilesByURL)].QueryContext(quick(ctx), b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
+	}
+	defer rows.Close()
+	files, found = make([]File, len(urls)), make([]bool, len(urls))
+	for rows.Next() {
+		var i int
+		var f File
+		if err := rows.Scan(&i, &f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker); err != nil {
+			return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
+		}
+		if i >= 0 && i < len(urls) {
+			files[i], found[i] = f, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
+	}
+	return files, found, nil
+}
+
 // Files is [Backend.Files].
 func (db *DB) Files(ctx context.Context) ([]File, error) {
 	rows, err := db.rs[sqlFiles].QueryContext(ctx)
