@@ -489,7 +489,7 @@ func (c *Client) Retry(ctx context.Context, attempt func() error) error {
 			}
 			return fmt.Errorf("%w (gave up after %d retries)", err, n)
 		}
-		if werr := sleep(ctx, c.Backoff(n, err)); werr != nil {
+		if werr := Sleep(ctx, c.Backoff(n, err)); werr != nil {
 			return fmt.Errorf("%w (gave up waiting to retry: %w)", err, werr)
 		}
 	}
@@ -783,8 +783,9 @@ func hostKey(u *url.URL) string {
 	return h
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done, and returns ctx's error if that
+// came first. The renderer waits through it too.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -116,7 +116,7 @@ func (l *hostLimiter) acquire(ctx context.Context, host string) (release func(),
 	if l.delay > 0 {
 		start, err := l.reserveStart(ctx, h)
 		if err == nil {
-			err = sleep(ctx, time.Until(start))
+			err = Sleep(ctx, time.Until(start))
 		}
 		if err != nil {
 			release()
@@ -135,7 +135,7 @@ func (l *hostLimiter) lockSlot(ctx context.Context, h *hostState) (int, error) {
 		if err != nil || slot >= 0 {
 			return slot, err
 		}
-		if err := sleep(ctx, pollWait(n)); err != nil {
+		if err := Sleep(ctx, pollWait(n)); err != nil {
 			return -1, err
 		}
 	}
@@ -193,7 +193,7 @@ func (l *hostLimiter) reserveStart(ctx context.Context, h *hostState) (time.Time
 		if err != nil || ok {
 			return t, err
 		}
-		if err := sleep(ctx, pollWait(n)); err != nil {
+		if err := Sleep(ctx, pollWait(n)); err != nil {
 			return time.Time{}, err
 		}
 	}

@@ -163,7 +163,7 @@ func (g *RedisGate) AcquireHost(ctx context.Context, host string, perHost int, d
 			wait = time.Duration(v) * time.Microsecond
 			break
 		}
-		if err := sleep(ctx, pollWait(n)); err != nil {
+		if err := Sleep(ctx, pollWait(n)); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
@@ -172,7 +172,7 @@ func (g *RedisGate) AcquireHost(ctx context.Context, host string, perHost int, d
 		return nil, fmt.Errorf("%s: %w", what, err) // the slot runs out by itself
 	}
 	release = g.releaser(s, delay <= 0)
-	if err := sleep(ctx, wait); err != nil {
+	if err := Sleep(ctx, wait); err != nil {
 		release()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

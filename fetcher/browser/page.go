@@ -212,7 +212,7 @@ func (b *Browser) settle(tab context.Context, log *netLog) error {
 	w := b.cfg.Wait
 	switch {
 	case w.Duration > 0:
-		return sleep(tab, w.Duration)
+		return fetcher.Sleep(tab, w.Duration)
 	case w.Selector != "":
 		ctx, cancel := context.WithTimeout(tab, b.cfg.Timeout)
 		defer cancel()
@@ -283,18 +283,6 @@ const captureJS = `(() => {
 	}
 	return {url: location.href, type: type, html: document.documentElement.outerHTML};
 })()`
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // netLog follows the requests of one tab: which are in flight, when the
 // last one started or ended, the URLs asked for and the pages' answers.
