@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -140,8 +141,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 `
 
-// The batch statements take their rows as one JSON array, read with
-// json_each. JSON would replace the invalid UTF-8 of a string that may hold
+// The batch lookups take their keys as one JSON array, read with
+// json_each (the batch writes bind theirs: rowsSQL). JSON would replace the invalid UTF-8 of a string that may hold
 // any bytes (a URL, a header), so a batch with such a string passes all its
 // strings in hex, and the statement's hex form reads them back with unhex
 // as the same bytes; a batch of valid UTF-8 (nearly always) passes them as
@@ -191,24 +192,6 @@ func batchSQL(tmpl string) [2]string {
 	return [2]string{plain, hexed}
 }
 
-// The batch statements, in their two forms. sqlPutMany puts tasks not put
-// before: ?1 is a JSON array of [queue, key, data in hex or null] rows,
-// put in the array's order; ?2 is now. sqlRecordFiles is the batch form of
-// sqlRecordFile: ?1 is a JSON array of [url, path, bytes, sha256,
-// content_type, source, worker] rows, stored in the array's order. (WHERE
-// true tells SQLite's parser that ON CONFLICT is the upsert's, not a
-// join's.)
-var (
-	sqlPutMany = batchSQL(`INSERT INTO tasks(queue, key, data, not_before)
-		SELECT {0}, {1}, unhex(value ->> 2), ?2 FROM json_each(?1) WHERE true ORDER BY key
-		ON CONFLICT(queue, key) DO NOTHING`)
-	sqlRecordFiles = batchSQL(`INSERT INTO files(url, path, bytes, sha256, content_type, source, worker)
-		SELECT {0}, {1}, value ->> 2, {3}, {4}, {5}, {6}
-		FROM json_each(?1) WHERE true ORDER BY key
-		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
-			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`)
-)
-
 // SQL run through prepared statements. The writer's statements run inside
 // BEGIN IMMEDIATE transactions on the single writer connection.
 const (
@@ -244,9 +227,6 @@ const (
 		ON CONFLICT(url) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256,
 			content_type = excluded.content_type, source = excluded.source, worker = excluded.worker`
 
-	// The batch form of sqlAck: ?1 is a JSON array of task IDs.
-	sqlAckMany = `UPDATE tasks SET state = 2, data = NULL, owner = '' WHERE id IN (SELECT value FROM json_each(?1)) RETURNING id`
-
 	sqlNameByURL = `SELECT path FROM names WHERE url = ?`
 	// A file F occupies F, F.part and F.part.meta, with one row (F, leaf 1);
 	// a folder D occupies D (leaf 0). M can be a file if no folder is one
@@ -276,13 +256,17 @@ const (
 // and file records. It is SQLite in WAL mode, opened by several processes at
 // once; a *DB is safe for concurrent use by many goroutines.
 type DB struct {
-	path   string
-	w      *sql.DB // one connection: every write of this process goes through it
-	r      *sql.DB // a few read-only connections (WAL readers never wait for the writer)
-	ws     map[string]*sql.Stmt
-	rs     map[string]*sql.Stmt
-	now    func() time.Time // the clock; tests move it
-	timing LeaseTiming
+	path string
+	w    *sql.DB // one connection: every write of this process goes through it
+	r    *sql.DB // a few read-only connections (WAL readers never wait for the writer)
+	ws   map[string]*sql.Stmt
+	rs   map[string]*sql.Stmt
+	// rowStmts holds the writer's batch statements (rowsSQL) for each row
+	// count, prepared on first use (prepareRows) under rowsMu.
+	rowStmts sync.Map
+	rowsMu   sync.Mutex
+	now      func() time.Time // the clock; tests move it
+	timing   LeaseTiming
 }
 
 // Open opens (creating it, and its folder, if missing) the crawl database at
@@ -342,10 +326,10 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxIdleConns(readers)
 
 	writes := []string{sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
-		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile, sqlAckMany,
+		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
 		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken, sqlTakenOf, sqlAddTakens}
-	for _, forms := range [][2]string{sqlPutMany, sqlRecordFiles, sqlNamesOf, sqlAddNames} {
+		sqlDropName, sqlDropTaken, sqlTakenOf}
+	for _, forms := range [][2]string{sqlNamesOf} {
 		writes = append(writes, forms[:]...)
 	}
 	for _, q := range writes {
@@ -490,7 +474,7 @@ func isBusy(err error) bool {
 // Close closes the database. Leases held through it stay until they run out
 // or are released.
 func (db *DB) Close() error {
-	var errs []error
+	errs := db.closeRows()
 	for _, m := range []map[string]*sql.Stmt{db.ws, db.rs} {
 		for _, st := range m {
 			errs = append(errs, st.Close())

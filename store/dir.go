@@ -137,6 +137,9 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 		return nil, fmt.Errorf("reserve names: no database")
 	}
 	res = make([]Reservation, len(wants))
+	if err := d.db.prepareRows(ctx, sqlNameRows, sqlTakenRows); err != nil {
+		return nil, fmt.Errorf("reserve %d names: %w", len(wants), err)
+	}
 	var added []string
 	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(ctx context.Context, tx *sql.Tx) error {
 		added = added[:0]

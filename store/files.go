@@ -41,16 +41,15 @@ type FileAck struct {
 	File File
 }
 
-// AckFiles is [Backend.AckFiles] in one transaction of two statements,
-// whatever the number of files: one marks the tasks done (sqlAckMany), one
-// stores the records of those it marked (sqlRecordFiles), each taking its
-// rows as one JSON array. errs[i] is the outcome of acks[i]: nil, or an
-// error wrapping ErrNoTask when that task is no longer leased (the others
-// are stored all the same). err is set, and nothing is stored, when the
-// transaction itself fails.
+// AckFiles is [Backend.AckFiles] in one transaction of a few statements,
+// whatever the number of files: they mark the tasks done (sqlAckRows), then
+// store the records of those they marked (sqlRecordRows). errs[i] is the
+// outcome of acks[i]: nil, or an error wrapping ErrNoTask when that task is
+// no longer leased (the others are stored all the same). err is set, and
+// nothing is stored, when the transaction itself fails.
 func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err error) {
 	errs = make([]error, len(acks))
-	ids := make([]int64, 0, len(acks))
+	ids := make([]any, 0, len(acks))
 	for i, a := range acks {
 		if a.File.URL == "" || a.File.Path == "" {
 			errs[i] = fmt.Errorf("ack task %d: file record needs a URL and a path", a.ID)
@@ -61,17 +60,16 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 	if len(ids) == 0 {
 		return errs, nil
 	}
-	idList, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("ack %d tasks with their files: %w", len(acks), err)
+	what := fmt.Sprintf("ack %d tasks with their files", len(acks))
+	if err := db.prepareRows(ctx, sqlAckRows, sqlRecordRows); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	err = db.write(ctx, fmt.Sprintf("ack %d tasks with their files", len(acks)), func(ctx context.Context, tx *sql.Tx) error {
-		acked, err := db.ackMany(ctx, tx, idList)
+	err = db.write(ctx, what, func(ctx context.Context, tx *sql.Tx) error {
+		acked, err := db.ackMany(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
-		var files []File
-		var c textCodec
+		var rows []any
 		for i, a := range acks {
 			switch {
 			case errs[i] != nil:
@@ -79,23 +77,10 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 				errs[i] = fmt.Errorf("ack task %d with file %s: %w", a.ID, a.File.Path, ErrNoTask)
 			default:
 				f := a.File
-				files = append(files, f)
-				c = c || codecFor(f.URL, f.Path, f.SHA256, f.ContentType, f.Source, f.Worker)
+				rows = append(rows, f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker)
 			}
 		}
-		if len(files) == 0 {
-			return nil
-		}
-		rows := make([][7]any, len(files))
-		for i, f := range files {
-			rows[i] = [7]any{c.text(f.URL), c.text(f.Path), f.Bytes, c.text(f.SHA256),
-				c.text(f.ContentType), c.text(f.Source), c.text(f.Worker)}
-		}
-		list, err := json.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = db.stmt(ctx, tx, c.of(sqlRecordFiles)).ExecContext(ctx, list)
+		_, err = db.execRows(ctx, tx, sqlRecordRows, rows)
 		return err
 	})
 	if err != nil {
@@ -104,23 +89,26 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 	return errs, nil
 }
 
-// ackMany marks done the tasks whose IDs idList (a JSON array) holds, in
-// one statement, and returns the IDs of those that exist.
-func (db *DB) ackMany(ctx context.Context, tx *sql.Tx, idList []byte) (map[int64]bool, error) {
-	rows, err := db.stmt(ctx, tx, sqlAckMany).QueryContext(ctx, idList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	acked := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+// ackMany marks done the tasks of ids (int64s) inside tx and returns the
+// IDs of those that exist.
+func (db *DB) ackMany(ctx context.Context, tx *sql.Tx, ids []any) (map[int64]bool, error) {
+	acked := make(map[int64]bool, len(ids))
+	err := db.eachRows(ctx, tx, sqlAckRows, ids, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
 		}
-		acked[id] = true
-	}
-	return acked, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			acked[id] = true
+		}
+		return rows.Err()
+	})
+	return acked, err
 }
 
 // FileByURL is [Backend.FileByURL].

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,6 +36,9 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
+	if err := db.prepareRows(ctx, sqlPutRows); err != nil {
+		return 0, fmt.Errorf("put tasks: %w", err)
+	}
 	err = db.write(ctx, "put tasks", func(ctx context.Context, tx *sql.Tx) error {
 		added, err = db.put(ctx, tx, tasks)
 		return err
@@ -48,37 +49,30 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	return added, nil
 }
 
-// put inserts tasks inside tx and returns how many were new: one
-// statement, whatever their number (sqlPutMany, the tasks as one JSON
-// array, their data in hex).
+// put inserts tasks inside tx and returns how many were new, in a few
+// statements whatever their number (sqlPutRows; prepareRows must have
+// prepared it).
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	var c textCodec
+	now := db.now().UnixNano()
+	args := make([]any, 0, 4*len(tasks))
 	for _, t := range tasks {
 		if t.Queue == "" || t.Key == "" {
 			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
 		}
-		c = c || codecFor(t.Queue, t.Key)
-	}
-	rows := make([][3]any, len(tasks))
-	for i, t := range tasks {
-		rows[i] = [3]any{c.text(t.Queue), c.text(t.Key), nil}
+		var data any // NULL without data
 		if t.Data != nil {
-			rows[i][2] = hex.EncodeToString(t.Data)
+			data = t.Data
 		}
+		args = append(args, t.Queue, t.Key, data, now)
 	}
-	list, err := json.Marshal(rows)
+	n, err := db.execRows(ctx, tx, sqlPutRows, args)
 	if err != nil {
 		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
 	}
-	res, err := db.stmt(ctx, tx, c.of(sqlPutMany)).ExecContext(ctx, list, db.now().UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("put %d tasks: %w", len(tasks), err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return int(n), nil
 }
 
 // Lease is [Backend.Lease]: the lease runs until now + the TTL of
@@ -122,6 +116,9 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string) ([
 func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
+	}
+	if err := db.prepareRows(ctx, sqlPutRows); err != nil {
+		return fmt.Errorf("ack task %d: %w", id, err)
 	}
 	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(ctx context.Context, tx *sql.Tx) error {
 		if err := db.done(ctx, tx, id); err != nil {

@@ -8,32 +8,27 @@ import (
 	"strings"
 )
 
-// The batch forms of the name reservation's statements, for ReserveMany:
-// ?1 is a JSON array (of URLs, of folded names, of [url, path] or [fold,
-// leaf] rows). URLs go as textCodec says; names and paths come out of
-// SafePath, which leaves no invalid UTF-8 in them, and go as they are.
+// The batch forms of the name reservation's lookups, for ReserveMany: ?1
+// is a JSON array (of URLs, of folded names). URLs go as textCodec says;
+// names come out of SafePath, which leaves no invalid UTF-8 in them, and go
+// as they are. The new names are stored with sqlNameRows and sqlTakenRows.
 var (
 	// sqlNamesOf finds, for each URL of ?1 (by its index), the path
 	// reserved for it and the name KeepName kept for it.
 	sqlNamesOf = batchSQL(`SELECT j.key, n.path, m.value FROM (SELECT key, {v} AS url FROM json_each(?1)) j
 		LEFT JOIN names n ON n.url = j.url
 		LEFT JOIN meta m ON m.key = ?2 || j.url`)
-	sqlAddNames = batchSQL(`INSERT INTO names(url, path)
-		SELECT {0}, value ->> 1 FROM json_each(?1)`)
 )
 
 const (
 	// sqlTakenOf returns the rows of taken among the folded names of ?1.
-	sqlTakenOf   = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
-	sqlAddTakens = `INSERT INTO taken(fold, leaf)
-		SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true
-		ON CONFLICT(fold) DO NOTHING`
+	sqlTakenOf = `SELECT fold, leaf FROM taken WHERE fold IN (SELECT value FROM json_each(?1))`
 )
 
 // nameBatch reserves the names of one ReserveMany in a handful of
 // statements, whatever their number: one finds the names reserved or kept
 // before, one reads the rows of taken that the new names could clash
-// with, two store the new names. A name whose first choice is taken (it
+// with, a few store the new names. A name whose first choice is taken (it
 // gets a number) or that needs a folder not known to be one yet goes the
 // way Reserve goes, one statement at a time, after what the batch holds
 // so far is stored, so that it sees it.
@@ -47,9 +42,9 @@ type nameBatch struct {
 	added *[]string         // folders added to taken, as reserveTx's
 	rows  map[string]bool   // fold → leaf: rows of taken read or added
 	paths map[string]string // URL → path reserved in this batch
-	names [][2]string       // [url, path] to insert
-	c     textCodec         // how the batch passes its URLs
-	taken [][2]any          // [fold, leaf] to insert
+	names []any             // url, path of each name to insert
+	c     textCodec         // how the batch's lookups pass its URLs
+	taken []any             // fold, leaf of each row of taken to insert
 }
 
 // earlier is what a URL had before the batch: the path reserved for it,
@@ -231,26 +226,20 @@ func (b *nameBatch) hold(rawURL, path string) {
 	f := fold(path)
 	b.paths[rawURL] = path
 	b.rows[f] = true
-	b.names = append(b.names, [2]string{b.c.text(rawURL), path})
-	b.taken = append(b.taken, [2]any{f, 1})
+	b.names = append(b.names, rawURL, path)
+	b.taken = append(b.taken, f, 1)
 }
 
-// flush stores the names held: two statements.
+// flush stores the names held: a statement or two for each table.
 func (b *nameBatch) flush(ctx context.Context) error {
 	if len(b.names) == 0 {
 		return nil
 	}
-	for _, st := range []struct {
-		q    string
-		rows any
-	}{{b.c.of(sqlAddNames), b.names}, {sqlAddTakens, b.taken}} {
-		list, err := json.Marshal(st.rows)
-		if err != nil {
-			return err
-		}
-		if _, err := b.d.db.stmt(ctx, b.tx, st.q).ExecContext(ctx, list); err != nil {
-			return err
-		}
+	if _, err := b.d.db.execRows(ctx, b.tx, sqlNameRows, b.names); err != nil {
+		return err
+	}
+	if _, err := b.d.db.execRows(ctx, b.tx, sqlTakenRows, b.taken); err != nil {
+		return err
 	}
 	b.names, b.taken = b.names[:0], b.taken[:0]
 	return nil
