@@ -137,7 +137,7 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 		return nil, fmt.Errorf("reserve names: no database")
 	}
 	res = make([]Reservation, len(wants))
-	if err := d.db.prepareRows(ctx, sqlNameRows, sqlTakenRows); err != nil {
+	if err := d.db.prepareRows(ctx, len(wants), sqlNameRows, sqlTakenRows); err != nil {
 		return nil, fmt.Errorf("reserve %d names: %w", len(wants), err)
 	}
 	var added []string

@@ -61,7 +61,7 @@ func (db *DB) AckFiles(ctx context.Context, acks []FileAck) (errs []error, err e
 		return errs, nil
 	}
 	what := fmt.Sprintf("ack %d tasks with their files", len(acks))
-	if err := db.prepareRows(ctx, sqlAckRows, sqlRecordRows); err != nil {
+	if err := db.prepareRows(ctx, len(ids), sqlAckRows, sqlRecordRows); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	err = db.write(ctx, what, func(ctx context.Context, tx *sql.Tx) error {

@@ -36,7 +36,7 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
-	if err := db.prepareRows(ctx, sqlPutRows); err != nil {
+	if err := db.prepareRows(ctx, len(tasks), sqlPutRows); err != nil {
 		return 0, fmt.Errorf("put tasks: %w", err)
 	}
 	err = db.write(ctx, "put tasks", func(ctx context.Context, tx *sql.Tx) error {
@@ -117,7 +117,7 @@ func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
 	}
-	if err := db.prepareRows(ctx, sqlPutRows); err != nil {
+	if err := db.prepareRows(ctx, len(next), sqlPutRows); err != nil {
 		return fmt.Errorf("ack task %d: %w", id, err)
 	}
 	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(ctx context.Context, tx *sql.Tx) error {

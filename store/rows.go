@@ -68,37 +68,41 @@ var (
 		tail: ` ON CONFLICT(fold) DO NOTHING`}
 )
 
-// prepareRows prepares the statements of each q, once a handle. It must
-// run outside the writer's transactions: a transaction holds the writer's
-// one connection, which preparing needs.
-func (db *DB) prepareRows(ctx context.Context, qs ...rowsSQL) error {
-	last := rowSizes[len(rowSizes)-1] // prepared last: its statement says all are
+// prepareRows prepares the statements of each q for batches of up to rows
+// rows (every size of rowSizes up to rows), once a handle: a process that
+// only ever writes a few rows at once never prepares the long statements.
+// It must run outside the writer's transactions: a transaction holds the
+// writer's one connection, which preparing needs.
+func (db *DB) prepareRows(ctx context.Context, rows int, qs ...rowsSQL) error {
 	for _, q := range qs {
-		if _, ok := db.rowStmts.Load(rowsKey{q, last}); ok {
-			continue
-		}
-		if err := db.prepareRowsOf(ctx, q); err != nil {
-			return err
+		for _, n := range rowSizes {
+			if n > rows {
+				continue
+			}
+			if _, ok := db.rowStmts.Load(rowsKey{q, n}); ok {
+				continue
+			}
+			if err := db.prepareRowsFor(ctx, q, n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// prepareRowsOf prepares the statements of q not prepared yet.
-func (db *DB) prepareRowsOf(ctx context.Context, q rowsSQL) error {
+// prepareRowsFor prepares q for n rows unless another goroutine did.
+func (db *DB) prepareRowsFor(ctx context.Context, q rowsSQL, n int) error {
 	db.rowsMu.Lock()
 	defer db.rowsMu.Unlock()
-	for _, n := range rowSizes {
-		k := rowsKey{q, n}
-		if _, ok := db.rowStmts.Load(k); ok {
-			continue
-		}
-		st, err := db.w.PrepareContext(ctx, q.text(n))
-		if err != nil {
-			return fmt.Errorf("prepare %q for %d rows: %w", q.head, n, err)
-		}
-		db.rowStmts.Store(k, st)
+	k := rowsKey{q, n}
+	if _, ok := db.rowStmts.Load(k); ok {
+		return nil
 	}
+	st, err := db.w.PrepareContext(ctx, q.text(n))
+	if err != nil {
+		return fmt.Errorf("prepare %q for %d rows: %w", q.head, n, err)
+	}
+	db.rowStmts.Store(k, st)
 	return nil
 }
 
