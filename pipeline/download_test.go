@@ -116,15 +116,15 @@ func TestTransfers(t *testing.T) {
 	}
 }
 
-// TestDownloadAhead checks how far the download stage leases ahead: 8n on
-// the embedded queue, up to 256 or 2n, and 2n on a shared one.
+// TestDownloadAhead checks how far the download stage leases ahead: 256
+// on the embedded queue (32n if fewer, 2n if more), and 2n on a shared one.
 func TestDownloadAhead(t *testing.T) {
 	for _, c := range []struct {
 		n      int
 		shared bool
 		want   int
 	}{
-		{1, false, 8}, {10, false, 80}, {32, false, 256}, {100, false, 256}, {200, false, 400}, {1000, false, 2000},
+		{1, false, 32}, {4, false, 128}, {10, false, 256}, {100, false, 256}, {200, false, 400}, {1000, false, 2000},
 		{10, true, 20}, {100, true, 200},
 	} {
 		if got := downloadAhead(c.n, c.shared); got != c.want {
