@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -166,26 +167,25 @@ func openLocal(ctx context.Context, cfg *Config) (*store.DB, func(), error) {
 // lists the files it holds.
 func writeManifest(ctx context.Context, cfg *Config, db store.Backend, local *store.DB, only string) error {
 	dir := store.NewDir(cfg.Out, local)
-	all, err := db.Files(ctx)
-	if err != nil {
-		return fmt.Errorf("write manifest: %w", err)
+	all := db.Files(ctx)
+	switch {
+	case !db.Shared():
+		return dir.WriteManifestOf(ctx, all, false, "")
+	case only != "":
+		return dir.WriteManifestOf(ctx, heldBy(all, only), false, "")
 	}
-	if !db.Shared() {
-		return dir.WriteManifestOf(ctx, all, nil, "")
-	}
-	var files []store.File
-	var workers []string
-	for _, f := range all {
-		if only != "" && f.Worker != only {
-			continue
+	return dir.WriteManifestOf(ctx, all, true, cfg.Worker)
+}
+
+// heldBy yields the records of files that worker holds.
+func heldBy(files iter.Seq2[store.File, error], worker string) iter.Seq2[store.File, error] {
+	return func(yield func(store.File, error) bool) {
+		for f, err := range files {
+			if (err != nil || f.Worker == worker) && !yield(f, err) {
+				return
+			}
 		}
-		files = append(files, f)
-		workers = append(workers, f.Worker)
 	}
-	if only != "" {
-		return dir.WriteManifestOf(ctx, files, nil, "")
-	}
-	return dir.WriteManifestOf(ctx, files, workers, cfg.Worker)
 }
 
 // supervise starts a process for each stage, passes their events on as

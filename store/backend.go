@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 )
@@ -149,9 +150,10 @@ type Backend interface {
 	// any, in any generation.
 	FileByURL(ctx context.Context, url string) (File, bool, error)
 
-	// Files returns every file record, in the order the URLs were first
-	// recorded.
-	Files(ctx context.Context) ([]File, error)
+	// Files yields every file record, in the order the URLs were first
+	// recorded, reading them a chunk at a time: a listing of millions holds
+	// only a chunk in memory. An error ends it, yielded with a zero File.
+	Files(ctx context.Context) iter.Seq2[File, error]
 
 	// Shared reports whether processes on other machines use this backend
 	// too. Then a lease may belong to a live process elsewhere (so no one

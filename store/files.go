@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 )
 
 // File is the record of one file in the output folder.
@@ -164,23 +165,27 @@ func (db *DB) FilesByURL(ctx context.Context, urls []string) (files []File, foun
 	return files, found, nil
 }
 
-// Files is [Backend.Files].
-func (db *DB) Files(ctx context.Context) ([]File, error) {
-	rows, err := db.rs[sqlFiles].QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list files: %w", err)
-	}
-	defer rows.Close()
-	var fs []File
-	for rows.Next() {
-		var f File
-		if err := rows.Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker); err != nil {
-			return nil, fmt.Errorf("list files: %w", err)
+// Files is [Backend.Files]: one query, read row by row.
+func (db *DB) Files(ctx context.Context) iter.Seq2[File, error] {
+	return func(yield func(File, error) bool) {
+		rows, err := db.rs[sqlFiles].QueryContext(ctx)
+		if err != nil {
+			yield(File{}, fmt.Errorf("list files: %w", err))
+			return
 		}
-		fs = append(fs, f)
+		defer rows.Close()
+		for rows.Next() {
+			var f File
+			if err := rows.Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker); err != nil {
+				yield(File{}, fmt.Errorf("list files: %w", err))
+				return
+			}
+			if !yield(f, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(File{}, fmt.Errorf("list files: %w", err))
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list files: %w", err)
-	}
-	return fs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -940,28 +941,33 @@ func (r *RedisDB) FilesByURL(ctx context.Context, urls []string) (files []File, 
 	return files, found, nil
 }
 
-// Files is [Backend.Files].
-func (r *RedisDB) Files(ctx context.Context) ([]File, error) {
-	var fs []File
-	keys := []string{r.key("fileorder"), r.key("files")}
-	for start := 0; ; start += redisChunk {
-		v, err := scriptFiles.Run(ctx, r.c, keys, start, start+redisChunk-1).Slice()
-		if err != nil {
-			return nil, fmt.Errorf("list files: %w", err)
-		}
-		for _, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				continue // recorded meanwhile, or removed by hand
-			}
-			f, err := decodeFile(s)
+// Files is [Backend.Files]: a round trip for each redisChunk records.
+func (r *RedisDB) Files(ctx context.Context) iter.Seq2[File, error] {
+	return func(yield func(File, error) bool) {
+		keys := []string{r.key("fileorder"), r.key("files")}
+		for start := 0; ; start += redisChunk {
+			v, err := scriptFiles.Run(ctx, r.c, keys, start, start+redisChunk-1).Slice()
 			if err != nil {
-				return nil, fmt.Errorf("list files: %w", err)
+				yield(File{}, fmt.Errorf("list files: %w", err))
+				return
 			}
-			fs = append(fs, f)
-		}
-		if len(v) < redisChunk {
-			return fs, nil
+			for _, x := range v {
+				s, ok := x.(string)
+				if !ok {
+					continue // recorded meanwhile, or removed by hand
+				}
+				f, err := decodeFile(s)
+				if err != nil {
+					yield(File{}, fmt.Errorf("list files: %w", err))
+					return
+				}
+				if !yield(f, nil) {
+					return
+				}
+			}
+			if len(v) < redisChunk {
+				return
+			}
 		}
 	}
 }

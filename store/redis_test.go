@@ -36,7 +36,7 @@ func TestRedisManyFiles(t *testing.T) {
 		}
 		done += len(got)
 	}
-	fs, err := db.Files(ctx)
+	fs, err := collectFiles(db.Files(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestRedisJobs(t *testing.T) {
 	if cb["download"] != (QueueCounts{Ready: 1}) {
 		t.Errorf("b's counts %+v", cb)
 	}
-	if fs, _ := b.Files(ctx); len(fs) != 0 {
+	if fs, _ := collectFiles(b.Files(ctx)); len(fs) != 0 {
 		t.Errorf("b sees a's files: %v", fs)
 	}
 	if v, _ := b.Meta(ctx, "state"); v != "" {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"testing"
 )
@@ -48,7 +49,7 @@ func TestRowsBatches(t *testing.T) {
 					t.Fatalf("ack %d: %v", i, e)
 				}
 			}
-			recs, err := db.Files(ctx)
+			recs, err := collectFiles(db.Files(ctx))
 			if err != nil || len(recs) != n {
 				t.Fatalf("%d records, %v", len(recs), err)
 			}
@@ -99,4 +100,16 @@ func TestReserveManyRows(t *testing.T) {
 			t.Errorf("name %d again: %+v, want %q", i, r, first[i].Path)
 		}
 	}
+}
+
+// collectFiles returns the records files yields, or its error.
+func collectFiles(files iter.Seq2[File, error]) ([]File, error) {
+	var fs []File
+	for f, err := range files {
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
 }

@@ -122,9 +122,12 @@ func fileByURL(t *testing.T, b store.Backend, url string) (store.File, bool) {
 // files returns every file record.
 func files(t *testing.T, b store.Backend) []store.File {
 	t.Helper()
-	fs, err := b.Files(context.Background())
-	if err != nil {
-		t.Fatalf("files: %v", err)
+	var fs []store.File
+	for f, err := range b.Files(context.Background()) {
+		if err != nil {
+			t.Fatalf("files: %v", err)
+		}
+		fs = append(fs, f)
 	}
 	return fs
 }
