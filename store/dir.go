@@ -144,7 +144,7 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 	err = d.db.write(ctx, fmt.Sprintf("reserve %d names", len(wants)), func(ctx context.Context, tx *sql.Tx) error {
 		added = added[:0]
 		clear(res)
-		b := &nameBatch{d: d, tx: tx, added: &added, rows: map[string]bool{}, paths: map[string]string{}}
+		b := &nameBatch{d: d, tx: tx, added: &added, rows: map[string]bool{}, paths: map[string]string{}, dirs: map[string]bool{}}
 		return b.reserve(ctx, wants, res)
 	})
 	if err != nil {
@@ -266,10 +266,24 @@ func (d *Dir) dirFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, err
 		return false, nil
 	}
 	var n int
-	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, f, trimName(f, partSuffix), trimName(f, partSuffix+metaSuffix)).Scan(&n)
+	c := dirClashes(f)
+	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, c[0], c[1], c[2]).Scan(&n)
 	if err != nil || n > 0 {
 		return false, err
 	}
+	return d.dirOnDiskFree(p)
+}
+
+// dirClashes returns the folded names whose rows in taken, if they are
+// files, keep the folder f (folded) from being reserved: those
+// sqlTakenLeaf asks about ("" is no name).
+func dirClashes(f string) [3]string {
+	return [3]string{f, trimName(f, partSuffix), trimName(f, partSuffix+metaSuffix)}
+}
+
+// dirOnDiskFree reports whether the folder p (from the root) is missing on
+// disk or a folder.
+func (d *Dir) dirOnDiskFree(p string) (bool, error) {
 	fi, err := os.Stat(filepath.Join(d.root, filepath.FromSlash(p)))
 	switch {
 	case err == nil:

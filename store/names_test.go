@@ -311,3 +311,61 @@ func TestReserveMany(t *testing.T) {
 		t.Errorf("x-2.jpg: %q, %v", b, err)
 	}
 }
+
+// TestReserveManyNewFolders reserves a batch whose files go into folders
+// not known yet, some of which cannot be folders as named (a file on disk,
+// a file reserved in the batch), as Reserve gives them one at a time.
+func TestReserveManyNewFolders(t *testing.T) {
+	ctx := context.Background()
+	var wants []NameWant
+	add := func(want string) {
+		wants = append(wants, NameWant{URL: fmt.Sprintf("http://h/%d", len(wants)), Want: want})
+	}
+	for i := range 30 {
+		add(fmt.Sprintf("t/%d.jpg", i))
+	}
+	add("u/1.jpg")
+	add("u")
+	add("u/2.jpg")
+	for i := range 5 {
+		add(fmt.Sprintf("x/%d.jpg", i))
+	}
+	add("y/1.jpg")
+	add("z/a/b/c.jpg")
+	add("Z/A/d.jpg")
+	add("z.part/e.jpg")
+	add("z/a")
+	dirs := func() *Dir {
+		root := t.TempDir()
+		// On disk: a file where a folder is wanted, and a folder.
+		if err := os.WriteFile(filepath.Join(root, "x"), []byte("not ours"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(root, "y"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return NewDir(root, openTest(t))
+	}
+	one, many := dirs(), dirs()
+	got, err := many.ReserveMany(ctx, wants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range wants {
+		p, err := one.Reserve(ctx, w.URL, w.Want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i].Path != p || !got[i].Fresh {
+			t.Errorf("%q: ReserveMany gave %+v, Reserve %q", w.Want, got[i], p)
+		}
+	}
+	if got[0].Path != "t/0.jpg" || got[31].Path != "u-2" || got[33].Path != "x-2/0.jpg" || got[42].Path != "z/a-2" {
+		t.Errorf("names: %v, %v, %v, %v", got[0], got[31], got[33], got[42])
+	}
+	// The folders are known now: the next batch finds them.
+	again, err := many.ReserveMany(ctx, []NameWant{{URL: "http://h/next", Want: "t/next.jpg"}, {URL: "http://h/t", Want: "t"}})
+	if err != nil || again[0].Path != "t/next.jpg" || again[1].Path != "t-2" {
+		t.Errorf("next batch: %+v, %v", again, err)
+	}
+}

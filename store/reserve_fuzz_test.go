@@ -92,6 +92,8 @@ func FuzzReserveManyAsReserve(f *testing.F) {
 		"a.jpg|A.JPG|a.jpg.part|a.jpg|b/c.jpg|b|b/c.jpg.part.meta|manifest.csv",
 		"x|x/y|x/y/z|X|x-2|x",
 		"Café.jpg|Cafe\u0301.jpg|café.JPG|.crawl|d/e.png|d/e.png|D/E.PNG",
+		"t/a.jpg|t/b.jpg|t|t/c.jpg|u/v/w.jpg|U/V/x.jpg|u/v|u.part/y.jpg|u|t.part.meta/z",
+		"g/1.jpg|g/2.jpg|g/3.jpg|h/1.jpg|g/1.jpg|h/1.jpg|h|g/h/1.jpg|g.part|.crawl/x",
 	} {
 		f.Add(s, uint8(3))
 	}

@@ -27,21 +27,25 @@ const (
 
 // nameBatch reserves the names of one ReserveMany in a handful of
 // statements, whatever their number: one finds the names reserved or kept
-// before, one reads the rows of taken that the new names could clash
-// with, a few store the new names. A name whose first choice is taken (it
-// gets a number) or that needs a folder not known to be one yet goes the
-// way Reserve goes, one statement at a time, after what the batch holds
-// so far is stored, so that it sees it.
+// before, one reads the rows of taken that the new names and their new
+// folders could clash with, a few store the new names. A name whose first
+// choice is taken (it gets a number), or on the way of which a folder
+// cannot be one as it is named, goes the way Reserve goes, one statement
+// at a time, after what the batch holds so far is stored, so that it sees
+// it.
 //
 // It decides what reserveTx would decide, in the same order: taken holds
 // the same rows, and rows (taken's rows read, and those the batch added)
-// answers for the new names the question leafFree asks the database.
+// answers for the new names and folders the questions leafFree and
+// dirFree ask the database. A folder the batch adds is checked once: no
+// file can take its name after its row is in taken.
 type nameBatch struct {
 	d     *Dir
 	tx    *sql.Tx
 	added *[]string         // folders added to taken, as reserveTx's
 	rows  map[string]bool   // fold → leaf: rows of taken read or added
 	paths map[string]string // URL → path reserved in this batch
+	dirs  map[string]bool   // folded folders the batch checked and added
 	names []any             // url, path of each name to insert
 	c     textCodec         // how the batch's lookups pass its URLs
 	taken []any             // fold, leaf of each row of taken to insert
@@ -60,18 +64,31 @@ func (b *nameBatch) reserve(ctx context.Context, wants []NameWant, res []Reserva
 	if err != nil {
 		return err
 	}
-	quick := make([][]string, len(wants)) // the segments of a new name that may take the batch's way
-	var folds []string
+	quick := make([][]string, len(wants)) // the segments of each new name
+	var folds []string                    // the rows of taken to read
+	asked := map[string]bool{"": true}
 	for i, w := range wants {
 		if before[i].path.Valid || w.OrKept && before[i].kept.Valid {
 			continue
 		}
 		segs := strings.Split(SafePath(w.Want), "/")
-		if !b.foldersKnown(segs) {
-			continue
-		}
 		quick[i] = segs
-		folds = append(folds, clashes(fold(strings.Join(segs, "/")))...)
+		for j := 1; j < len(segs); j++ {
+			if f := fold(strings.Join(segs[:j], "/")); !b.folderKnown(f) {
+				for _, c := range dirClashes(f) {
+					if !asked[c] {
+						asked[c] = true
+						folds = append(folds, c)
+					}
+				}
+			}
+		}
+		for _, c := range clashes(fold(strings.Join(segs, "/"))) {
+			if !asked[c] {
+				asked[c] = true
+				folds = append(folds, c)
+			}
+		}
 	}
 	if err := b.readTaken(ctx, folds); err != nil {
 		return err
@@ -100,7 +117,10 @@ func (b *nameBatch) one(ctx context.Context, w NameWant, before earlier, segs []
 	}
 	r.Fresh = true
 	if segs != nil {
-		free, err := b.free(segs)
+		free, err := b.foldersFree(segs)
+		if err == nil && free {
+			free, err = b.free(segs)
+		}
 		if err != nil {
 			return err
 		}
@@ -157,15 +177,44 @@ func (b *nameBatch) lookup(ctx context.Context, wants []NameWant) ([]earlier, er
 	return out, rows.Err()
 }
 
-// foldersKnown reports whether every folder on the way of segs is known
-// to have its row in taken (Dir.folders).
-func (b *nameBatch) foldersKnown(segs []string) bool {
-	for i := 1; i < len(segs); i++ {
-		if _, ok := b.d.folders.Load(fold(strings.Join(segs[:i], "/"))); !ok {
-			return false
+// folderKnown reports whether the folder f (folded) is known to have its
+// row in taken (Dir.folders), or was added by the batch.
+func (b *nameBatch) folderKnown(f string) bool {
+	_, ok := b.d.folders.Load(f)
+	return ok || b.dirs[f]
+}
+
+// foldersFree is dirFree, answered from b.rows and the disk, for each
+// folder on the way of segs not known yet; it adds those to the batch (to
+// store with its names) once all are free.
+func (b *nameBatch) foldersFree(segs []string) (bool, error) {
+	var fresh []string
+	for j := 1; j < len(segs); j++ {
+		p := strings.Join(segs[:j], "/")
+		f := fold(p)
+		if b.folderKnown(f) {
+			continue
 		}
+		if j == 1 && rootNames[f] {
+			return false, nil
+		}
+		for _, c := range dirClashes(f) {
+			if b.rows[c] { // a file's row
+				return false, nil
+			}
+		}
+		if free, err := b.d.dirOnDiskFree(p); !free || err != nil {
+			return false, err
+		}
+		fresh = append(fresh, f)
 	}
-	return true
+	for _, f := range fresh {
+		b.dirs[f] = true
+		b.rows[f] = false
+		b.taken = append(b.taken, f, 0)
+		*b.added = append(*b.added, f)
+	}
+	return true, nil
 }
 
 // clashes returns the folded names whose rows in taken can keep the file
