@@ -16,7 +16,9 @@ import (
 // the response's type (its Content-Type, else its first bytes); such a
 // name too is reserved at lease, on the guess that the file is of the type
 // the last one was, and the response confirms the guess or it is given
-// back (reserveLate). A name an earlier run reserved for the URL, or kept
+// back (reserveLate). Leased before any file told its type, such names
+// wait, and are reserved together on the first type a response tells
+// (nameWaiting). A name an earlier run reserved for the URL, or kept
 // for it when it failed before its type was known (keep), is found again
 // by the URL.
 type namer struct {
@@ -29,6 +31,14 @@ type namer struct {
 	// got (a string): the guess for the next ones.
 	lastExt atomic.Value
 	late    chan nameReq // to the reserver, once started
+
+	mu sync.Mutex
+	// waiting holds the leased file tasks whose names wait for a guess:
+	// no file had told its type when they were leased.
+	waiting map[int64]leasedName
+	// naming, while the waiting names are being reserved, is closed once
+	// they are (nil otherwise).
+	naming chan struct{}
 }
 
 // name is the namer's answer for one file: its path now, or a wait for
@@ -60,7 +70,7 @@ type leasedName struct {
 }
 
 func newNamer(dir *store.Dir, tmpl string, warn func(error)) *namer {
-	return &namer{dir: dir, tmpl: tmpl, warn: warn}
+	return &namer{dir: dir, tmpl: tmpl, warn: warn, waiting: map[int64]leasedName{}}
 }
 
 // reserveAhead reserves, in one transaction, the names of the leased file
@@ -68,12 +78,13 @@ func newNamer(dir *store.Dir, tmpl string, warn func(error)) *namer {
 // for the response's type, on a guess of it (a name an earlier run
 // reserved or kept for the URL comes first). take hands them out. A task
 // left out is named as it starts (name), and so is each of a batch that
-// could not be reserved together.
+// could not be reserved together; one that waits for a type while there
+// is no guess yet waits for the first type a response tells
+// (nameWaiting).
 func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
 	if len(tasks) < 2 {
 		return
 	}
-	var wants []store.NameWant
 	var picked []leasedName
 	var ids []int64
 	guess, _ := n.lastExt.Load().(string)
@@ -82,21 +93,35 @@ func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
 		if err != nil || !downloadable(ft.URL) {
 			continue
 		}
-		l := leasedName{ft: ft, name: name{ahead: true}}
-		w := store.NameWant{URL: ft.URL, Want: expandName(n.tmpl, ft)}
-		if needsExt(n.tmpl, ft) {
-			if guess == "" {
-				continue
-			}
-			l.name.guess = guess
-			w.Want, w.OrKept = expandNameExt(n.tmpl, ft, guess), true
+		l := leasedName{ft: ft, name: name{ahead: true, guess: guess}}
+		if needsExt(n.tmpl, ft) && guess == "" {
+			n.mu.Lock()
+			n.waiting[t.ID] = l
+			n.mu.Unlock()
+			continue
 		}
-		wants = append(wants, w)
 		picked = append(picked, l)
 		ids = append(ids, t.ID)
 	}
-	if len(wants) < 2 {
+	n.reserveLeased(ctx, picked, ids)
+}
+
+// reserveLeased reserves the names of picked, leased file tasks of the
+// IDs ids, in one transaction, each with its name's guess if it waits for
+// the response's type, and keeps them for take.
+func (n *namer) reserveLeased(ctx context.Context, picked []leasedName, ids []int64) {
+	if len(picked) < 2 {
 		return
+	}
+	wants := make([]store.NameWant, len(picked))
+	for i := range picked {
+		l := &picked[i]
+		wants[i] = store.NameWant{URL: l.ft.URL, Want: expandName(n.tmpl, l.ft)}
+		if needsExt(n.tmpl, l.ft) {
+			wants[i].Want, wants[i].OrKept = expandNameExt(n.tmpl, l.ft, l.name.guess), true
+		} else {
+			l.name.guess = ""
+		}
 	}
 	res, err := n.dir.ReserveMany(ctx, wants)
 	if err != nil {
@@ -113,12 +138,57 @@ func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
 	}
 }
 
+// nameWaiting reserves together the names that wait for a guess, now
+// that a response told the type ext: the guess for them all.
+func (n *namer) nameWaiting(ctx context.Context, ext string) {
+	n.mu.Lock()
+	if len(n.waiting) < 2 || n.naming != nil {
+		n.mu.Unlock()
+		return
+	}
+	waiting := n.waiting
+	n.waiting = map[int64]leasedName{}
+	done := make(chan struct{})
+	n.naming = done
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.naming = nil
+		n.mu.Unlock()
+		close(done)
+	}()
+	picked := make([]leasedName, 0, len(waiting))
+	ids := make([]int64, 0, len(waiting))
+	for id, l := range waiting {
+		l.name.guess = ext
+		picked = append(picked, l)
+		ids = append(ids, id)
+	}
+	n.reserveLeased(ctx, picked, ids)
+}
+
 // take returns the file task t carries and, if reserveAhead reserved its
 // name, that name; else the zero name, which name fills in.
 func (n *namer) take(t store.Task) (FileTask, name, error) {
 	if v, ok := n.ahead.LoadAndDelete(t.ID); ok {
 		l := v.(leasedName)
 		return l.ft, l.name, nil
+	}
+	n.mu.Lock()
+	l, waits := n.waiting[t.ID]
+	delete(n.waiting, t.ID)
+	naming := n.naming
+	n.mu.Unlock()
+	if waits {
+		return l.ft, name{}, nil
+	}
+	if naming != nil {
+		// Its name may be among those being reserved.
+		<-naming
+		if v, ok := n.ahead.LoadAndDelete(t.ID); ok {
+			l := v.(leasedName)
+			return l.ft, l.name, nil
+		}
 	}
 	ft, err := decodeTask[FileTask](t)
 	return ft, name{}, err
@@ -152,6 +222,7 @@ func (n *namer) name(ctx context.Context, ft FileTask, early name) (name, error)
 func (n *namer) reserveLate(ctx context.Context, ft FileTask, nm name, ext string) (name, error) {
 	if ext != "" {
 		n.lastExt.Store(ext)
+		n.nameWaiting(ctx, ext)
 	}
 	if nm.guess != "" && nm.guess == ext {
 		nm.guess = ""

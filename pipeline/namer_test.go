@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -209,5 +210,56 @@ func TestNamerAnswers(t *testing.T) {
 	}
 	if got, err := dir.Reserve(ctx, "http://elsewhere/e.gif", "e.gif"); err != nil || got != "e.gif" {
 		t.Errorf("e.gif after it was given back: %q, %v", got, err)
+	}
+}
+
+// TestNamerWaitingNames: leased before any response told a type, names
+// that wait for one are not reserved at lease; the first type a response
+// tells reserves the others together, on that guess, and take hands them
+// out as if reserved at lease.
+func TestNamerWaitingNames(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := store.NewDir(t.TempDir(), db)
+	n := newNamer(dir, "{name}{ext}", func(err error) { t.Error(err) })
+	defer n.start(ctx)()
+	var tasks []store.Task
+	for i := range 5 {
+		st := fileTask(FileTask{URL: fmt.Sprintf("http://h/%c", 'a'+i)})
+		st.ID = int64(i + 1)
+		tasks = append(tasks, st)
+	}
+	tasks = append(tasks, fileTask(FileTask{URL: "http://h/named.png"}), fileTask(FileTask{URL: "http://h/also.png"}))
+	tasks[5].ID, tasks[6].ID = 6, 7
+	n.reserveAhead(ctx, tasks)
+	// The names the URL gives are reserved at lease; the others wait.
+	if ft, early, _ := n.take(tasks[5]); !early.ahead || early.path != "named.png" {
+		t.Errorf("%s at lease: %+v", ft.URL, early)
+	}
+	ft, early, err := n.take(tasks[0])
+	if err != nil || early.ahead {
+		t.Fatalf("%s at lease: %+v, %v; want no name yet", ft.URL, early, err)
+	}
+	nm, err := n.name(ctx, ft, early)
+	if err != nil || !nm.waits() {
+		t.Fatalf("a: %+v, %v", nm, err)
+	}
+	if nm, err = n.reserveLate(ctx, ft, nm, ".jpg"); err != nil || nm.path != "a.jpg" {
+		t.Fatalf("a once typed: %+v, %v", nm, err)
+	}
+	// The first type told named the other waiting ones, on its guess.
+	for _, st := range tasks[1:5] {
+		ft, early, err := n.take(st)
+		want := ft.URL[len("http://h/"):] + ".jpg"
+		if err != nil || !early.ahead || early.path != want || early.guess != ".jpg" || !early.fresh {
+			t.Errorf("%s after the first type: %+v, %v; want %s on a guess", ft.URL, early, err, want)
+		}
+	}
+	if len(n.waiting) != 0 {
+		t.Errorf("%d names still wait", len(n.waiting))
 	}
 }
