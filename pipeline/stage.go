@@ -207,8 +207,10 @@ const idlePeek = 16 * time.Millisecond
 // running, and while tasks wait it leases again only once there is room
 // for half of ahead: a task finishing finds the next one waiting instead
 // of paying a lease of its own, and a lease (with the name reservations
-// prepare makes for it) is one transaction for many tasks. prepare, if not
-// nil, sees each leased batch before its tasks are handled. A handler that
+// prepare makes for it) is one transaction for many tasks. Its first lease
+// is of 2n tasks at most, so that the first tasks start without waiting
+// for a whole batch to be leased and prepared. prepare, if not nil, sees
+// each leased batch before its tasks are handled. A handler that
 // returns without acknowledging its task (because ctx was cancelled)
 // leaves it leased: the next run, or the supervisor after this process
 // dies, gives it back.
@@ -237,6 +239,7 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 	defer wg.Wait()
 	defer close(work)
 	idle := time.Duration(0)
+	first := true
 	maxIdle := 100 * time.Millisecond
 	peek, canPeek := s.db.(store.DueChecker)
 	if canPeek {
@@ -275,6 +278,11 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 				continue
 			}
 		}
+		if first {
+			// The first lease is small: the workers start on it while
+			// the next, of what is left of ahead, is leased and prepared.
+			room = min(room, 2*n)
+		}
 		tasks, err := s.db.Lease(ctx, queue, room, s.owner)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.log, "crawl: %s: lease: %v\n", s.owner, err)
@@ -286,7 +294,7 @@ func (s *runner) pool(ctx context.Context, queue string, n, ahead int, handle fu
 			}
 			continue
 		}
-		idle = 0
+		idle, first = 0, false
 		if prepare != nil {
 			prepare(ctx, tasks)
 		}
