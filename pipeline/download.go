@@ -393,11 +393,26 @@ func (d *fileDownload) commit(ctx context.Context, ctype string, total int64) {
 	size, sum, err := d.part.Commit(total)
 	if err != nil {
 		d.remove()
+		d.giveBackTaken(ctx, err)
 		s.fail(ctx, d.t, d.ft.URL, d.ft.Source, err)
 		return
 	}
 	s.dirty.Store(true)
 	s.record(d.t, store.File{URL: d.ft.URL, Path: d.nm.path, Bytes: size, SHA256: sum, ContentType: ctype, Source: d.ft.Source}, EvFile)
+}
+
+// giveBackTaken gives back the file's name if err says something appeared
+// on disk under it while it was downloaded (store.ErrNameTaken), so that
+// the URL tried again gets another name rather than replace it.
+func (d *fileDownload) giveBackTaken(ctx context.Context, err error) {
+	if !errors.Is(err, store.ErrNameTaken) {
+		return
+	}
+	c, cancel := settleCtx(ctx)
+	defer cancel()
+	if err := d.s.dir.Unreserve(c, d.ft.URL, d.nm.path); err != nil {
+		fmt.Fprintf(d.s.log, "crawl: %s: %v\n", d.s.owner, err)
+	}
 }
 
 // openPart opens the part of the file under its reserved name, or creates

@@ -196,7 +196,7 @@ func (h hls) keepTS(ctx context.Context) error {
 // records it, and removes the parts it was made from.
 func (d *fileDownload) commitMade(ctx context.Context, ctype string) {
 	s := d.s
-	err := os.Rename(d.made, filepath.Join(s.dir.Root(), filepath.FromSlash(d.nm.path)))
+	err := s.dir.Place(d.made, d.nm.path, d.nm.fresh)
 	var size int64
 	var sum string
 	if err == nil {
@@ -204,6 +204,7 @@ func (d *fileDownload) commitMade(ctx context.Context, ctype string) {
 	}
 	d.remove()
 	if err != nil {
+		d.giveBackTaken(ctx, err)
 		s.fail(ctx, d.t, d.ft.URL, d.ft.Source, fmt.Errorf("put %s in place: %w", d.nm.path, err))
 		return
 	}

@@ -42,6 +42,10 @@ type Dir struct {
 	entries sync.Map
 	// rootFD is the root, opened to start lookups from (Linux: openFile).
 	rootFD atomic.Pointer[os.File]
+	// listed holds the listing of each folder (slash-separated, from the
+	// root) this process reserved a new name in, under listMu: freeListed.
+	listed sync.Map
+	listMu sync.Mutex
 }
 
 // entryLock returns the lock of the folder dir (an OS path).

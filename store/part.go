@@ -57,6 +57,9 @@ type Part struct {
 	seg       *segLayout // non-nil: laid out in segments
 	segOnDisk bool       // the sidecar describes segments
 	ahead     allocation // blocks allocated ahead of the writes (Expect)
+	// fresh: created by CreatePart, for a name nothing was under; its
+	// commit replaces nothing (renameNew).
+	fresh bool
 }
 
 // persistAt is the size from which a part's validator is kept in its
@@ -121,7 +124,9 @@ func (d *Dir) OpenPart(ctx context.Context, rel string) (*Part, error) {
 // CreatePart is OpenPart for a name that ReserveMany has just reserved
 // (Reservation.Fresh): nothing can be there yet, so it creates the part
 // without looking for one to resume. If a part is there after all, it
-// does what OpenPart does.
+// does what OpenPart does. A part it creates replaces nothing when it is
+// committed: if something appeared under the name meanwhile, Commit fails
+// with ErrNameTaken and leaves it as it is.
 func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 	final, partPath, err := d.partPaths(rel)
 	if err != nil {
@@ -144,7 +149,7 @@ func (d *Dir) CreatePart(ctx context.Context, rel string) (*Part, error) {
 		}
 		return nil, fmt.Errorf("create part %s: lock: %w", partPath, err)
 	}
-	return &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New()}, nil
+	return &Part{dir: d, final: final, entries: entries, f: f, h: sha256.New(), fresh: true}, nil
 }
 
 // partPaths returns the OS paths of rel and of its part.
@@ -593,13 +598,29 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 // rename puts the part in place under its folder's entry lock. The name
 // is reserved, so the check os.Rename makes first (that no folder is in
 // the way) is not needed. A symbolic link at the final name is replaced
-// (rename(2) does not follow it): nothing is written where it pointed.
+// (rename(2) does not follow it): nothing is written where it pointed. A
+// fresh part replaces nothing (ErrNameTaken), and the folder's listing,
+// which did not know what appeared, is dropped.
 func (p *Part) rename() error {
 	if p.entries != nil {
 		p.entries.Lock()
 		defer p.entries.Unlock()
 	}
-	if err := renameFile(p.name(), p.final); err != nil {
+	rename := renameFile
+	if p.fresh {
+		rename = renameNew
+	}
+	err := rename(p.name(), p.final)
+	if errors.Is(err, ErrNameTaken) {
+		if rel, rerr := filepath.Rel(p.dir.root, filepath.Dir(p.final)); rerr == nil {
+			if rel == "." {
+				rel = ""
+			}
+			p.dir.forgetListing(filepath.ToSlash(rel))
+		}
+		return fmt.Errorf("%s: %w", p.final, err)
+	}
+	if err != nil {
 		return &os.LinkError{Op: "rename", Old: p.name(), New: p.final, Err: err}
 	}
 	return nil

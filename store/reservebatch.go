@@ -256,7 +256,9 @@ func (b *nameBatch) readTaken(ctx context.Context, folds []string) error {
 
 // free is leafFree answered from b.rows: the file segs is free unless a
 // file is one of its clashes, or a folder is the file, its .part or its
-// .part.meta; then nothing may be on disk under those three names.
+// .part.meta; then nothing may be on disk under those three names, which
+// the folder's listing answers where the commit of a new file cannot
+// replace anything (freeListed).
 func (b *nameBatch) free(segs []string) (bool, error) {
 	f := fold(strings.Join(segs, "/"))
 	if len(segs) == 1 && rootNames[f] {
@@ -267,7 +269,7 @@ func (b *nameBatch) free(segs []string) (bool, error) {
 			return false, nil
 		}
 	}
-	return b.d.freeOnDisk(segs)
+	return b.d.freeListed(segs)
 }
 
 // hold reserves path for rawURL in the batch, to be stored by flush.

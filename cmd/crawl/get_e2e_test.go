@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -354,5 +355,53 @@ func TestGuessedExtensions(t *testing.T) {
 	mustCode(t, r, 0)
 	if !strings.Contains(r.stderr, "0 downloaded") || !strings.Contains(r.stderr, "40 skipped") {
 		t.Errorf("second run:\n%s", r.stderr)
+	}
+}
+
+// TestNameTakenMidCrawl: a file that appears from elsewhere under a new
+// file's name while it downloads is not replaced; the URL fails, and the
+// same command again saves it under another name.
+func TestNameTakenMidCrawl(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	theirs := []byte("not ours")
+	var appeared atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/late.jpg" && !appeared.Swap(true) {
+			// Someone else's file appears under the name meanwhile.
+			if err := os.WriteFile(filepath.Join(out, "late.jpg"), theirs, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		fmt.Fprintf(w, "\xff\xd8\xff image %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	args := []string{"get", "--out", out, "--quiet", srv.URL + "/a.jpg", srv.URL + "/late.jpg"}
+	r := runCrawl(t, dir, "", args...)
+	mustCode(t, r, 1)
+	if b, _ := os.ReadFile(filepath.Join(out, "late.jpg")); string(b) != string(theirs) {
+		t.Errorf("late.jpg holds %q, want what appeared there", b)
+	}
+	if why := failedReasons(t, out)[srv.URL+"/late.jpg"]; !strings.Contains(why, "appeared on disk") {
+		t.Errorf("failed.csv gives %q for late.jpg", why)
+	}
+	got := files(t, out)
+	delete(got, "late.jpg") // not ours: not in the manifest
+	checkManifest(t, out, got)
+	if len(got) != 1 {
+		t.Errorf("files %v, want a.jpg", got)
+	}
+
+	r = runCrawl(t, dir, "", args...)
+	mustCode(t, r, 0)
+	if b, _ := os.ReadFile(filepath.Join(out, "late.jpg")); string(b) != string(theirs) {
+		t.Errorf("late.jpg holds %q after the rerun", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "late-2.jpg")); !strings.Contains(string(b), "image /late.jpg") {
+		t.Errorf("late-2.jpg holds %q, want the file", b)
+	}
+	if m := manifest(t, out); m["late-2.jpg"] == nil || m["late-2.jpg"][0] != srv.URL+"/late.jpg" || m["late.jpg"] != nil {
+		t.Errorf("manifest after the rerun: %v", m)
 	}
 }

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"strings"
+)
+
+// ErrNameTaken is the error of a commit that found something on disk under
+// a name reserved for a new file: it appeared after the name was reserved,
+// and is left as it is.
+var ErrNameTaken = errors.New("something appeared on disk under this name during the crawl; it was left as it is")
+
+// maxListed is the most entries a folder may hold for its listing to stand
+// in for a look at the disk per new name (freeListed).
+const maxListed = 4096
+
+// listing is what a folder held (names as they are, which is what a look
+// at the disk compares on this system) when this process first reserved a
+// new name in it.
+type listing map[string]bool
+
+// freeListed is freeOnDisk answered from the folder's listing, where this
+// system guards a new file's rename against replacing anything
+// (renameNew): the names of files this process reserves are in taken, and
+// what appears on disk from elsewhere after the listing is caught at the
+// rename. A folder of more than maxListed entries, or one that cannot be
+// listed, is looked at name by name.
+func (d *Dir) freeListed(segs []string) (bool, error) {
+	if !renameGuarded() {
+		return d.freeOnDisk(segs)
+	}
+	l := d.listing(strings.Join(segs[:len(segs)-1], "/"))
+	if l == nil {
+		return d.freeOnDisk(segs)
+	}
+	leaf := segs[len(segs)-1]
+	return !l[leaf] && !l[leaf+partSuffix] && !l[leaf+partSuffix+metaSuffix], nil
+}
+
+// listing returns the listing of the folder rel (slash-separated, from the
+// root; "" is the root), read once; nil if there is none to go by.
+func (d *Dir) listing(rel string) listing {
+	if l, ok := d.listed.Load(rel); ok {
+		return l.(listing)
+	}
+	d.listMu.Lock()
+	defer d.listMu.Unlock()
+	if l, ok := d.listed.Load(rel); ok {
+		return l.(listing)
+	}
+	var l listing
+	if names, err := d.readFolder(rel, maxListed+1); err == nil && len(names) <= maxListed {
+		l = make(listing, len(names))
+		for _, n := range names {
+			l[n] = true
+		}
+	}
+	d.listed.Store(rel, l)
+	return l
+}
+
+// forgetListing drops the folder's listing: something appeared in it from
+// elsewhere, and its new names are looked at name by name from now on.
+func (d *Dir) forgetListing(rel string) {
+	d.listed.Store(rel, listing(nil))
+}
+
+// renameLooking renames old to new unless lstat finds something at new
+// (ErrNameTaken).
+func renameLooking(old, new string) error {
+	there, err := lstatOnDisk(new)
+	switch {
+	case err != nil:
+		return err
+	case there:
+		return ErrNameTaken
+	}
+	return renameFile(old, new)
+}
+
+// Place puts the file at the OS path made in place under rel, the name
+// reserved for it. A name reserved just now (fresh) replaces nothing: if
+// something appeared under it, the error wraps ErrNameTaken and both stay
+// as they are.
+func (d *Dir) Place(made, rel string, fresh bool) error {
+	p, err := d.abs(rel)
+	if err != nil {
+		return err
+	}
+	rename := renameFile
+	if fresh {
+		rename = renameNew
+	}
+	if err := rename(made, p); err != nil {
+		return &os.LinkError{Op: "rename", Old: made, New: p, Err: err}
+	}
+	return nil
+}
