@@ -43,9 +43,11 @@ type Dir struct {
 	// rootFD is the root, opened to start lookups from (Linux: openFile).
 	rootFD atomic.Pointer[os.File]
 	// listed holds the listing of each folder (slash-separated, from the
-	// root) this process reserved a new name in, under listMu: freeListed.
-	listed sync.Map
-	listMu sync.Mutex
+	// root) this process reserved a new name in lately, and listings how
+	// many, under listMu: freeListed.
+	listed   sync.Map
+	listMu   sync.Mutex
+	listings int
 }
 
 // entryLock returns the lock of the folder dir (an OS path).

@@ -12,8 +12,13 @@ import (
 var ErrNameTaken = errors.New("something appeared on disk under this name during the crawl; it was left as it is")
 
 // maxListed is the most entries a folder may hold for its listing to stand
-// in for a look at the disk per new name (freeListed).
-const maxListed = 4096
+// in for a look at the disk per new name (freeListed); maxListings is the
+// most listings a process keeps at once (a crawl may write into a folder
+// per page): past it they are all dropped, and read again as needed.
+const (
+	maxListed   = 4096
+	maxListings = 64
+)
 
 // listing is what a folder held (names as they are, which is what a look
 // at the disk compares on this system) when this process first reserved a
@@ -55,6 +60,10 @@ func (d *Dir) listing(rel string) listing {
 		for _, n := range names {
 			l[n] = true
 		}
+	}
+	if d.listings++; d.listings > maxListings {
+		d.listed.Clear()
+		d.listings = 1
 	}
 	d.listed.Store(rel, l)
 	return l

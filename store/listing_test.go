@@ -114,3 +114,29 @@ func TestPlaceFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestListingsBounded keeps at most maxListings listings, however many
+// folders a crawl writes into, and still finds what was on disk.
+func TestListingsBounded(t *testing.T) {
+	root := t.TempDir()
+	d := NewDir(root, nil)
+	for i := range 3 * maxListings {
+		rel := fmt.Sprintf("page%d", i)
+		if i%10 == 0 {
+			if err := os.MkdirAll(filepath.Join(root, rel), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, rel, "x.jpg"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if l := d.listing(rel); l == nil || l["x.jpg"] != (i%10 == 0) {
+			t.Fatalf("listing of %s: %v", rel, l)
+		}
+	}
+	n := 0
+	d.listed.Range(func(any, any) bool { n++; return true })
+	if n > maxListings {
+		t.Errorf("%d listings kept", n)
+	}
+}
