@@ -124,19 +124,27 @@ func TestNamerKeptName(t *testing.T) {
 	}
 }
 
+// testNamer returns a namer of tmpl over an output folder of its own, its
+// reserver started until the end of t.
+func testNamer(t *testing.T, tmpl string) (*namer, *store.Dir) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dir := store.NewDir(t.TempDir(), db)
+	n := newNamer(dir, tmpl, func(err error) { t.Error(err) })
+	t.Cleanup(n.start(context.Background()))
+	return n, dir
+}
+
 // TestNamerAnswers: what the namer answers for each kind of file, asked
 // directly: the path now, a wait for the type (with a guess reserved, or
 // with a kept name), and what the type then makes of it.
 func TestNamerAnswers(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dir := store.NewDir(t.TempDir(), db)
-	n := newNamer(dir, "{name}{ext}", func(err error) { t.Error(err) })
-	defer n.start(ctx)()
+	n, dir := testNamer(t, "{name}{ext}")
 	ask := func(ft FileTask) name {
 		t.Helper()
 		nm, err := n.name(ctx, ft, name{})
@@ -151,6 +159,7 @@ func TestNamerAnswers(t *testing.T) {
 		t.Errorf("a.jpg: %+v, want the path now", nm)
 	}
 	// No extension, nothing known of the URL: a wait, then the type names it.
+	var err error
 	nm := ask(FileTask{URL: "http://h/b"})
 	if !nm.waits() || nm.path != "" || nm.kept != "" {
 		t.Errorf("b: %+v, want a wait", nm)
@@ -219,14 +228,7 @@ func TestNamerAnswers(t *testing.T) {
 // out as if reserved at lease.
 func TestNamerWaitingNames(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dir := store.NewDir(t.TempDir(), db)
-	n := newNamer(dir, "{name}{ext}", func(err error) { t.Error(err) })
-	defer n.start(ctx)()
+	n, _ := testNamer(t, "{name}{ext}")
 	var tasks []store.Task
 	for i := range 5 {
 		st := fileTask(FileTask{URL: fmt.Sprintf("http://h/%c", 'a'+i)})

@@ -4,7 +4,6 @@ package store
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,27 +114,4 @@ func (d *Dir) onDisk(rel string) (bool, error) {
 		return false, nil
 	}
 	return false, &fs.PathError{Op: "lstat", Path: filepath.Join(d.root, filepath.FromSlash(rel)), Err: err}
-}
-
-// readFolder returns up to n names in the folder rel (slash-separated,
-// from the root; "" is the root), opened without following symbolic
-// links; a folder that does not exist yet holds none.
-func (d *Dir) readFolder(rel string, n int) ([]string, error) {
-	p := d.root
-	if rel != "" {
-		p = filepath.Join(d.root, filepath.FromSlash(rel))
-	}
-	f, err := d.openFile(p, os.O_RDONLY|unix.O_DIRECTORY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(n)
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
-	return names, err
 }

@@ -2,7 +2,10 @@ package store
 
 import (
 	"errors"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -105,4 +108,23 @@ func (d *Dir) Place(made, rel string, fresh bool) error {
 		return &os.LinkError{Op: "rename", Old: made, New: p, Err: err}
 	}
 	return nil
+}
+
+// readFolder returns up to n names in the folder rel (slash-separated,
+// from the root; "" is the root), opened as openFile opens files, not
+// through a symbolic link; a folder that does not exist yet holds none.
+func (d *Dir) readFolder(rel string, n int) ([]string, error) {
+	f, err := d.openFile(filepath.Join(d.root, filepath.FromSlash(rel)), os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(n)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return names, err
 }
