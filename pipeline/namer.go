@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -157,12 +159,12 @@ func (n *namer) nameWaiting(ctx context.Context, ext string) {
 		n.mu.Unlock()
 		close(done)
 	}()
-	picked := make([]leasedName, 0, len(waiting))
-	ids := make([]int64, 0, len(waiting))
-	for id, l := range waiting {
-		l.name.guess = ext
-		picked = append(picked, l)
-		ids = append(ids, id)
+	// In the order they were leased, as reserveAhead would have.
+	ids := slices.Sorted(maps.Keys(waiting))
+	picked := make([]leasedName, len(ids))
+	for i, id := range ids {
+		picked[i] = waiting[id]
+		picked[i].name.guess = ext
 	}
 	n.reserveLeased(ctx, picked, ids)
 }
