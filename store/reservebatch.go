@@ -144,6 +144,7 @@ func (b *nameBatch) one(ctx context.Context, w NameWant, before earlier, segs []
 	b.rows[fold(path)] = true
 	for _, f := range (*b.added)[from:] {
 		b.rows[f] = false
+		b.dirs[f] = true
 	}
 	return nil
 }
