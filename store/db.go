@@ -142,11 +142,12 @@ CREATE TABLE IF NOT EXISTS tasks (
 `
 
 // The batch lookups take their keys as one JSON array, read with
-// json_each (the batch writes bind theirs: rowsSQL). JSON would replace the invalid UTF-8 of a string that may hold
-// any bytes (a URL, a header), so a batch with such a string passes all its
-// strings in hex, and the statement's hex form reads them back with unhex
-// as the same bytes; a batch of valid UTF-8 (nearly always) passes them as
-// they are. batchSQL writes both forms of a statement.
+// json_each (the batch writes bind theirs: rowsSQL). JSON would replace
+// the invalid UTF-8 of a string that may hold any bytes (a URL, a header),
+// so a batch with such a string passes all its strings in hex, and the
+// statement's hex form reads them back with unhex as the same bytes; a
+// batch of valid UTF-8 (nearly always) passes them as they are. batchSQL
+// writes both forms of a statement.
 
 // textCodec is how a batch passes its strings: in hex, or as they are.
 type textCodec bool

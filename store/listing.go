@@ -72,10 +72,25 @@ func (d *Dir) listing(rel string) listing {
 	return l
 }
 
-// forgetListing drops the folder's listing: something appeared in it from
-// elsewhere, and its new names are looked at name by name from now on.
-func (d *Dir) forgetListing(rel string) {
-	d.listed.Store(rel, listing(nil))
+// putInPlace renames the OS path from to the OS path to, a name under the
+// root reserved for it. A name reserved just now (fresh) replaces nothing:
+// if something appeared there from elsewhere, it is ErrNameTaken, and the
+// folder's listing, which did not know it, is dropped: the folder's new
+// names are looked at name by name from now on.
+func (d *Dir) putInPlace(from, to string, fresh bool) error {
+	if !fresh {
+		return renameFile(from, to)
+	}
+	err := renameNew(from, to)
+	if errors.Is(err, ErrNameTaken) {
+		if rel, rerr := filepath.Rel(d.root, filepath.Dir(to)); rerr == nil {
+			if rel == "." {
+				rel = ""
+			}
+			d.listed.Store(filepath.ToSlash(rel), listing(nil))
+		}
+	}
+	return err
 }
 
 // renameLooking renames old to new unless lstat finds something at new
@@ -100,11 +115,7 @@ func (d *Dir) Place(made, rel string, fresh bool) error {
 	if err != nil {
 		return err
 	}
-	rename := renameFile
-	if fresh {
-		rename = renameNew
-	}
-	if err := rename(made, p); err != nil {
+	if err := d.putInPlace(made, p, fresh); err != nil {
 		return &os.LinkError{Op: "rename", Old: made, New: p, Err: err}
 	}
 	return nil

@@ -599,25 +599,14 @@ func (p *Part) Commit(want int64) (size int64, sha string, err error) {
 // is reserved, so the check os.Rename makes first (that no folder is in
 // the way) is not needed. A symbolic link at the final name is replaced
 // (rename(2) does not follow it): nothing is written where it pointed. A
-// fresh part replaces nothing (ErrNameTaken), and the folder's listing,
-// which did not know what appeared, is dropped.
+// fresh part replaces nothing at all (putInPlace: ErrNameTaken).
 func (p *Part) rename() error {
 	if p.entries != nil {
 		p.entries.Lock()
 		defer p.entries.Unlock()
 	}
-	rename := renameFile
-	if p.fresh {
-		rename = renameNew
-	}
-	err := rename(p.name(), p.final)
+	err := p.dir.putInPlace(p.name(), p.final, p.fresh)
 	if errors.Is(err, ErrNameTaken) {
-		if rel, rerr := filepath.Rel(p.dir.root, filepath.Dir(p.final)); rerr == nil {
-			if rel == "." {
-				rel = ""
-			}
-			p.dir.forgetListing(filepath.ToSlash(rel))
-		}
 		return fmt.Errorf("%s: %w", p.final, err)
 	}
 	if err != nil {
