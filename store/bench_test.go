@@ -233,3 +233,35 @@ func BenchmarkWriteManifest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/record")
 }
+
+// BenchmarkOpen measures Open, which every process of a crawl does before
+// its first lease: on a new database (the first run) and on one that
+// exists (each stage process, and a run that resumes).
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	b.Run("new", func(b *testing.B) {
+		dir := b.TempDir()
+		for i := 0; b.Loop(); i++ {
+			db, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("s%d.db", i)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.Close()
+		}
+	})
+	b.Run("existing", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "state.db")
+		first, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer first.Close() // kept open, as the supervisor keeps it
+		for b.Loop() {
+			db, err := Open(ctx, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.Close()
+		}
+	})
+}
