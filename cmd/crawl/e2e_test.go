@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -409,6 +411,85 @@ func TestStageKilled(t *testing.T) {
 	got := files(t, out)
 	checkSite(t, g, got)
 	checkManifest(t, out, got)
+}
+
+// TestSecondRunRefused: a second run into an OUT that a run is using fails
+// with exit 2, fetches nothing and leaves no stage process behind; the
+// first run goes on to its end.
+func TestSecondRunRefused(t *testing.T) {
+	release := make(chan struct{})
+	var asked atomic.Int32
+	body := bytes.Repeat([]byte("slow file "), 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		<-release
+		w.Write(body)
+	}))
+	defer srv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	first := crawlCmd(t, dir, "get", srv.URL+"/slow.bin", "--out", out, "--quiet")
+	var errb bytes.Buffer
+	first.Stderr = &errb
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool { return asked.Load() == 1 })
+	stateDir := filepath.Join(out, ".crawl")
+	before := stagesOf(stateDir)
+	if len(before) != 1 {
+		t.Fatalf("%d stage processes on %s, want the first run's one", len(before), stateDir)
+	}
+
+	r := runCrawl(t, dir, "", "get", srv.URL+"/other.bin", "--out", out, "--quiet")
+	mustCode(t, r, 2)
+	if !strings.Contains(r.stderr, "another crawl is running") {
+		t.Errorf("second run says:\n%s", r.stderr)
+	}
+	if after := stagesOf(stateDir); len(after) != 1 || after[0] != before[0] {
+		t.Errorf("stage processes on %s after the second run: %v, want only %v", stateDir, after, before)
+	}
+
+	close(release)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, errb.String())
+	}
+	if got := files(t, out); got["slow.bin"] != fmt.Sprintf("%x", sha256.Sum256(body)) {
+		t.Errorf("files after the first run: %v", got)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("server asked %d times, want 1 (the second run fetched nothing)", n)
+	}
+}
+
+// stagesOf lists the stage processes, of any parent, that work on the state
+// folder stateDir.
+func stagesOf(stateDir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) > 3 && args[1] == "__stage" && args[3] == stateDir {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // checkSite checks that every image of g is on disk, whole, once.
