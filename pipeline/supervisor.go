@@ -95,9 +95,18 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		}
 		return drained(again), nil
 	}
-	runErr := supervise(ctx, cfg, opt, db, stages, res, done)
+	// A run whose work is over writes its manifest while the stages stop.
+	wctx := context.WithoutCancel(ctx)
+	manifest := func() error { return writeManifest(wctx, cfg, db, local, "") }
+	written := make(chan error, 1)
+	runErr := supervise(ctx, cfg, opt, db, stages, res, done, func() { written <- manifest() })
 	stopRun()
-	if err := finish(context.WithoutCancel(ctx), cfg, db, local, res, runErr == nil); err != nil && runErr == nil {
+	select {
+	case err := <-written:
+		manifest = func() error { return err }
+	default:
+	}
+	if err := finish(wctx, db, cfg, res, runErr == nil, manifest); err != nil && runErr == nil {
 		runErr = err
 	}
 	res.Elapsed = now().Sub(start)
@@ -108,11 +117,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 }
 
 // finish ends a run, whether it went well (ok) or not: a crawl that ran
-// to its end without a stop is marked complete, and manifest.csv and
-// failed.csv are written and synced with the run's last files, the
+// to its end without a stop is marked complete, manifest.csv (by manifest)
+// and failed.csv are written and synced with the run's last files, the
 // failures going into res. It goes on past an error, and returns the
 // first.
-func finish(ctx context.Context, cfg *Config, db store.Backend, local *store.DB, res *Result, ok bool) error {
+func finish(ctx context.Context, db store.Backend, cfg *Config, res *Result, ok bool, manifest func() error) error {
 	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
@@ -122,7 +131,7 @@ func finish(ctx context.Context, cfg *Config, db store.Backend, local *store.DB,
 	if ok && !res.Interrupted {
 		keep(db.SetMeta(ctx, "state", "complete"))
 	}
-	keep(writeManifest(ctx, cfg, db, local, ""))
+	keep(manifest())
 	failures, err := db.Failures(ctx)
 	keep(err)
 	if err == nil {
@@ -190,9 +199,11 @@ func heldBy(files iter.Seq2[store.File, error], worker string) iter.Seq2[store.F
 
 // supervise starts a process for each stage, passes their events on as
 // progress, restarts any that dies, and stops them all when done says the
-// work is over or ctx is cancelled (res.Interrupted).
+// work is over or ctx is cancelled (res.Interrupted). When done said so,
+// whileStopping (if not nil) runs while the processes stop: no task is
+// left to them then, so nothing they still do changes the queues' records.
 func supervise(ctx context.Context, cfg *Config, opt Options, db store.Backend, stages []string, res *Result,
-	done func(context.Context, map[string]store.QueueCounts) (bool, error)) error {
+	done func(context.Context, map[string]store.QueueCounts) (bool, error), whileStopping func()) error {
 	procs, err := newChildren(opt.Exe, cfg.stateDir(), opt.Stderr, opt.Started, len(stages))
 	if err != nil {
 		return err
@@ -259,6 +270,14 @@ loop:
 			break loop
 		}
 		if over {
+			if whileStopping != nil {
+				meanwhile := make(chan struct{})
+				go func() {
+					defer close(meanwhile)
+					whileStopping()
+				}()
+				defer func() { <-meanwhile }()
+			}
 			break loop
 		}
 	}

@@ -79,7 +79,7 @@ func RunWorker(ctx context.Context, w WorkerOptions, opt Options) (*Result, erro
 		state, err := db.Meta(ctx, "state")
 		return state == "complete", err
 	}
-	runErr := supervise(ctx, &cfg, opt, db, stages, res, done)
+	runErr := supervise(ctx, &cfg, opt, db, stages, res, done, nil)
 	wctx := context.WithoutCancel(ctx)
 	if err := writeManifest(wctx, &cfg, db, local, cfg.Worker); err != nil && runErr == nil {
 		runErr = err
