@@ -199,29 +199,34 @@ func (d *fileDownload) nameAfter(ctx context.Context, ctype string, head []byte)
 // appended to the part from where it ends.
 type stream struct{ d *fileDownload }
 
-// writeHead writes the head of the first answer, read already, to w
-// together with what the body holds in hand after it (the rest of a small
-// file often): one write where there were two. It returns the error that
-// reading the head or the bytes after it met, once what came is written.
-func (st stream) writeHead(w io.Writer, first *answer) error {
-	if len(first.head) == 0 {
-		return first.headErr
-	}
-	chunk, rerr := first.head, first.headErr
-	if rerr == nil && len(first.head) < len(*first.buf) {
-		// head is the start of *first.buf: the bytes after it follow it.
-		k, err := first.body.Read((*first.buf)[len(first.head):])
-		chunk, rerr = (*first.buf)[:len(first.head)+k], err
-		if rerr == io.EOF {
-			rerr = nil // copyBody meets it again
-		} else if rerr != nil {
-			rerr = fmt.Errorf("read %s: %w", st.d.ft.URL, rerr)
+// writeHead writes the first answer's buffer to w: the head, if it was
+// read already, and the bytes after it. A body whose length says it fits
+// the buffer is read to its end first: a small file takes one write, and
+// no copy after it (ended). Any other gets one read, so that what comes is
+// on disk at once (a server that goes silent keeps what it sent). It
+// returns the error that reading the head or the bytes after it met, once
+// what came is written.
+func (st stream) writeHead(w io.Writer, first *answer) (ended bool, err error) {
+	// head, if any, is the start of *first.buf: the bytes after it follow it.
+	buf, n, rerr := *first.buf, len(first.head), first.headErr
+	resp := first.resp
+	fits := resp.Total >= 0 && resp.Total-resp.Offset <= int64(len(buf))
+	for reads := 0; n < len(buf) && rerr == nil && !ended && (fits || reads == 0); reads++ {
+		k, err := first.body.Read(buf[n:])
+		n += k
+		switch {
+		case err == io.EOF:
+			ended = true
+		case err != nil:
+			rerr = fmt.Errorf("read %s: %w", st.d.ft.URL, err)
 		}
 	}
-	if _, err := w.Write(chunk); err != nil {
-		return errFinal{err} // names the part
+	if n > 0 {
+		if _, err := w.Write(buf[:n]); err != nil {
+			return false, errFinal{err} // names the part
+		}
 	}
-	return rerr
+	return ended, rerr
 }
 
 func (st stream) fetch(ctx context.Context, first *answer) (string, int64, error) {
@@ -230,14 +235,17 @@ func (st stream) fetch(ctx context.Context, first *answer) (string, int64, error
 		return "", 0, errFinal{err} // a full disk
 	}
 	w := d.m.writer(d.part)
-	if err := st.writeHead(w, first); err != nil {
-		return "", 0, err
-	}
-	boosted := d.s.procs.big(resp.Total)
-	_, err := copyBody(w, first.body, *first.buf)
-	boosted()
+	ended, err := st.writeHead(w, first)
 	if err != nil {
 		return "", 0, err
+	}
+	if !ended {
+		boosted := d.s.procs.big(resp.Total)
+		_, err := copyBody(w, first.body, *first.buf)
+		boosted()
+		if err != nil {
+			return "", 0, err
+		}
 	}
 	if limit := d.s.cfg.MaxSize; limit > 0 && d.part.Size() > limit {
 		return "", 0, errFinal{fmt.Errorf("%w (over %d bytes)", errTooBig, limit)}

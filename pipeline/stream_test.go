@@ -189,3 +189,53 @@ func TestStreamMaxSize(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamHead: a body's first buffer (128 KiB) is written in one go
+// however its bytes come, and what came before a fault within it is kept
+// and resumed from. Bodies at and just past the buffer's size go on
+// through the copy. Either way the file on disk is the one served.
+func TestStreamHead(t *testing.T) {
+	const buf = 128 << 10
+	for _, c := range []struct {
+		name string
+		size int
+		file fault.File
+		// the requests' Range headers: one per request
+		wantRanges []string
+	}{
+		{name: "small", size: 20 << 10, wantRanges: []string{""}},
+		{name: "trickled", size: 20 << 10, file: fault.File{Rate: 400 << 10}, wantRanges: []string{""}},
+		{name: "chunked", size: 20 << 10, file: fault.File{Chunked: true}, wantRanges: []string{""}},
+		{name: "under 512 bytes", size: 100, wantRanges: []string{""}},
+		{name: "the buffer's size", size: buf, wantRanges: []string{""}},
+		{name: "one byte more", size: buf + 1, wantRanges: []string{""}},
+		{name: "truncated in the buffer", size: 40 << 10,
+			file:       fault.File{ETag: `"v1"`, Faults: []fault.Fault{{Kind: fault.Truncate, After: 10 << 10}}},
+			wantRanges: []string{"", "bytes=10240-"}},
+		{name: "reset in the buffer", size: 40 << 10,
+			file:       fault.File{ETag: `"v1"`, Faults: []fault.Fault{{Kind: fault.Reset, After: 10 << 10}}},
+			wantRanges: []string{"", "bytes=10240-"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body := fault.Bytes(c.name, c.size)
+			srv := fault.New()
+			defer srv.Close()
+			f := c.file
+			f.Body = body
+			srv.File("/a.bin", f)
+			url := srv.URL("/a.bin")
+			e := newDownloadEnv(t, nil)
+			e.get(FileTask{URL: url})
+			e.wantFiles(map[string][]byte{"a.bin": body})
+			e.wantRecord(url, "a.bin", body)
+			reqs := requests(t, srv, "/a.bin")
+			var ranges []string
+			for _, r := range reqs {
+				ranges = append(ranges, r.Range)
+			}
+			if strings.Join(ranges, ",") != strings.Join(c.wantRanges, ",") {
+				t.Errorf("requests' ranges %q, want %q", ranges, c.wantRanges)
+			}
+		})
+	}
+}
