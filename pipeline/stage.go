@@ -76,7 +76,14 @@ func RunStage(ctx context.Context, name, stateDir string, stdin io.Reader, stdou
 		defer g.Close()
 		gate = g
 	}
-	client, err := newClient(cfg, filepath.Join(stateDir, "hosts"), gate, name, stderr)
+	// --per-host and --delay hold across the run's processes through lock
+	// files, but for a batch download on the embedded queue: its download
+	// stage is the only process that fetches.
+	lockDir := filepath.Join(stateDir, "hosts")
+	if cfg.Mode == ModeGet && !db.Shared() {
+		lockDir = ""
+	}
+	client, err := newClient(cfg, lockDir, gate, name, stderr)
 	if err != nil {
 		return err
 	}
