@@ -476,20 +476,28 @@ func TestSecondRunRefused(t *testing.T) {
 // stagesOf lists the stage processes, of any parent, that work on the state
 // folder stateDir.
 func stagesOf(stateDir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
+	var stages []int
+	for _, pid := range pids() {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		args := strings.Split(string(cmdline), "\x00")
 		if len(args) > 3 && args[1] == "__stage" && args[3] == stateDir {
-			pids = append(pids, pid)
+			stages = append(stages, pid)
 		}
 	}
-	return pids
+	return stages
+}
+
+// pids lists the processes running, from /proc.
+func pids() []int {
+	var all []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err == nil {
+			all = append(all, pid)
+		}
+	}
+	return all
 }
 
 // checkSite checks that every image of g is on disk, whole, once.
@@ -516,12 +524,7 @@ func checkSite(t *testing.T, g genSite, got map[string]string) {
 
 // stagePID finds the stage process of the given name among parent's children.
 func stagePID(parent int, stage string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
+	for _, pid := range pids() {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			continue
