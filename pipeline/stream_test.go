@@ -190,10 +190,11 @@ func TestStreamMaxSize(t *testing.T) {
 	}
 }
 
-// TestStreamHead: a body's first buffer (128 KiB) is written in one go
-// however its bytes come, and what came before a fault within it is kept
-// and resumed from. Bodies at and just past the buffer's size go on
-// through the copy. Either way the file on disk is the one served.
+// TestStreamHead: a body whose length fits the first buffer (128 KiB) is
+// read to its end before it is written, however its bytes come; one of no
+// stated length, or longer, is written as it comes. What came before a
+// fault within the buffer is kept and resumed from. Either way the file on
+// disk is the one served.
 func TestStreamHead(t *testing.T) {
 	const buf = 128 << 10
 	for _, c := range []struct {
