@@ -271,6 +271,89 @@ func testAckWithNextIsAtomic(t *testing.T, f *fixture) {
 	})
 }
 
+// testConcurrentAcks: acks with follow-ups that goroutines of one process
+// make at once (a page stage's workers) each come out as they would alone,
+// however the backend stores them: a task acked twice puts its follow-ups
+// again, one that is gone is ErrNoTask and puts nothing, a follow-up
+// without a key fails only its own ack, and a key that several put is
+// there once.
+func testConcurrentAcks(t *testing.T, f *fixture) {
+	b := f.open(stable)
+	const n = 40
+	var pages []store.Task
+	for i := range n {
+		pages = append(pages, store.Task{Queue: "list", Key: fmt.Sprint("page", i)})
+	}
+	put(t, b, pages...)
+	l := lease(t, b, "list", n, "A")
+	if len(l) != n {
+		t.Fatalf("leased %d pages, want %d", len(l), n)
+	}
+	ack(t, b, l[0].ID) // acked once already: acked again below
+
+	type call struct {
+		id   int64
+		next []store.Task
+	}
+	calls := make([]call, 0, n+1)
+	for i, p := range l {
+		next := tasks("parse", fmt.Sprint("d", i, "a"), fmt.Sprint("d", i, "b"), "shared")
+		if i == 1 {
+			next = append(next, store.Task{Queue: "parse"}) // no key
+		}
+		calls = append(calls, call{p.ID, next})
+	}
+	gone := l[n-1].ID + 1000
+	calls = append(calls, call{gone, tasks("parse", "ghost")})
+
+	errs := make([]error, len(calls))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			<-start
+			errs[i] = b.Ack(f.ctx, c.id, c.next...)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for i, err := range errs {
+		switch {
+		case i == 1:
+			if err == nil || errors.Is(err, store.ErrNoTask) {
+				t.Errorf("ack with a follow-up without a key: %v, want an error other than ErrNoTask", err)
+			}
+		case calls[i].id == gone:
+			if !errors.Is(err, store.ErrNoTask) {
+				t.Errorf("ack of an unknown ID: %v, want ErrNoTask", err)
+			}
+		case err != nil:
+			t.Errorf("ack of task %d: %v", calls[i].id, err)
+		}
+	}
+	// Every page but the one with the bad follow-up is done; the follow-ups
+	// of the others are there, "shared" once, none of the bad ack's nor
+	// the unknown ID's.
+	wantCounts(t, b, "after the acks", map[string]store.QueueCounts{
+		"list": {Done: n - 1, Leased: 1}, "parse": {Ready: 2*(n-1) + 1},
+	})
+	got := map[string]bool{}
+	for _, d := range lease(t, b, "parse", 3*n, "B") {
+		got[d.Key] = true
+	}
+	for _, k := range []string{"d1a", "d1b", "ghost"} {
+		if got[k] {
+			t.Errorf("follow-up %s was put", k)
+		}
+	}
+	for _, k := range []string{"d0a", "d0b", "d2a", "shared", fmt.Sprint("d", n-1, "b")} {
+		if !got[k] {
+			t.Errorf("follow-up %s is missing", k)
+		}
+	}
+}
+
 // testRestart: Restart forgets the finished tasks of its queues and keeps
 // everything else.
 func testRestart(t *testing.T, f *fixture) {

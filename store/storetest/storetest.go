@@ -65,6 +65,7 @@ var cases = []struct {
 	{"FinishedTasks", testFinishedTasks},
 	{"UnknownIDs", testUnknownIDs},
 	{"AckWithNextIsAtomic", testAckWithNextIsAtomic},
+	{"ConcurrentAcks", testConcurrentAcks},
 	{"Restart", testRestart},
 	{"IDsNeverReused", testIDsNeverReused},
 	{"Meta", testMeta},
