@@ -244,3 +244,13 @@ func OpenQueue(ctx context.Context, spec, job string, local *DB, opt Options) (B
 	}
 	return r, r.Close, nil
 }
+
+// checkTasks rejects a task without a queue or key.
+func checkTasks(tasks []Task) error {
+	for _, t := range tasks {
+		if t.Queue == "" || t.Key == "" {
+			return fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
+		}
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -264,4 +265,50 @@ func BenchmarkOpen(b *testing.B) {
 			db.Close()
 		}
 	})
+}
+
+// BenchmarkAckPages measures a page stage's acknowledgements: ten
+// goroutines each ack a leased page with the 20 images found on it, as
+// the parse stage's workers do. Acks that come while one is stored go
+// together into the next transaction.
+func BenchmarkAckPages(b *testing.B) {
+	ctx := context.Background()
+	db := openTest(b)
+	pages := make([]Task, b.N)
+	for i := range pages {
+		pages[i] = Task{Queue: "parse", Key: fmt.Sprintf("http://example.com/detail/%d.html", i)}
+	}
+	for i := 0; i < len(pages); i += 1000 {
+		if _, err := db.Put(ctx, pages[i:min(i+1000, len(pages))]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	leased, err := db.Lease(ctx, "parse", b.N, "bench")
+	if err != nil || len(leased) != b.N {
+		b.Fatalf("lease: %d of %d, %v", len(leased), b.N, err)
+	}
+	work := make(chan Task, len(leased))
+	for _, t := range leased {
+		work <- t
+	}
+	close(work)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			for t := range work {
+				next := make([]Task, 20)
+				for j := range next {
+					next[j] = Task{Queue: "download", Key: fmt.Sprintf("http://example.com/img/%d-%d.jpg", t.ID, j),
+						Data: []byte(`{"source":"http://example.com/detail/page.html","title":"a gallery's title"}`)}
+				}
+				if err := db.Ack(ctx, t.ID, next...); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 }

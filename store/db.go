@@ -266,8 +266,14 @@ type DB struct {
 	// count, prepared on first use (prepareRows) under rowsMu.
 	rowStmts sync.Map
 	rowsMu   sync.Mutex
-	now      func() time.Time // the clock; tests move it
-	timing   LeaseTiming
+	// acks are the acks with follow-ups waiting to be stored together,
+	// and acking tells that one goroutine is storing them (DB.Ack), under
+	// ackMu.
+	ackMu  sync.Mutex
+	acks   []*ackReq
+	acking bool
+	now    func() time.Time // the clock; tests move it
+	timing LeaseTiming
 }
 
 // Open opens (creating it, and its folder, if missing) the crawl database at

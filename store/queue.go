@@ -56,12 +56,12 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
+	if err := checkTasks(tasks); err != nil {
+		return 0, err
+	}
 	now := db.now().UnixNano()
 	args := make([]any, 0, 4*len(tasks))
 	for _, t := range tasks {
-		if t.Queue == "" || t.Key == "" {
-			return 0, fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
-		}
 		var data any // NULL without data
 		if t.Data != nil {
 			data = t.Data
@@ -112,21 +112,100 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string) ([
 	return tasks, nil
 }
 
-// Ack is [Backend.Ack], in one transaction.
+// Ack is [Backend.Ack], in one transaction. The acks with follow-ups that
+// goroutines of this process ask for while one is being stored wait, and
+// are stored together in the next transaction, each as it would be alone:
+// one whose task is gone is ErrNoTask and puts nothing, and follow-ups
+// that cannot be put are refused before they join. The workers of a page
+// stage acknowledge their pages at about the same time, and a transaction
+// writes every page its rows touched: on w1, a third fewer pages written.
 func (db *DB) Ack(ctx context.Context, id int64, next ...Task) error {
 	if len(next) == 0 {
 		return db.exec1(ctx, fmt.Sprintf("ack task %d", id), sqlAck, id)
 	}
-	if err := db.prepareRows(ctx, len(next), sqlPutRows); err != nil {
+	if err := checkTasks(next); err != nil {
 		return fmt.Errorf("ack task %d: %w", id, err)
 	}
-	return db.write(ctx, fmt.Sprintf("ack task %d", id), func(ctx context.Context, tx *sql.Tx) error {
-		if err := db.done(ctx, tx, id); err != nil {
-			return err
+	req := &ackReq{id: id, next: next, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	db.ackMu.Lock()
+	db.acks = append(db.acks, req)
+	leader := !db.acking
+	db.acking = true
+	db.ackMu.Unlock()
+	if !leader {
+		select {
+		case <-req.done:
+			return req.err
+		case <-req.lead: // still queued: store the queue, this one with it
 		}
-		_, err := db.put(ctx, tx, next)
-		return err
-	})
+	}
+	db.ackMu.Lock()
+	batch := db.acks
+	db.acks = nil
+	db.ackMu.Unlock()
+	db.storeAcks(ctx, batch)
+	db.ackMu.Lock()
+	if len(db.acks) > 0 {
+		db.acks[0].lead <- struct{}{}
+	} else {
+		db.acking = false
+	}
+	db.ackMu.Unlock()
+	return req.err
+}
+
+// ackReq is an Ack with follow-ups waiting to be stored (DB.Ack): its
+// outcome is err once done is closed; lead tells it to store the queue.
+type ackReq struct {
+	id   int64
+	next []Task
+	err  error
+	done chan struct{}
+	lead chan struct{}
+}
+
+// storeAcks stores the acks of batch in one transaction, sets each one's
+// outcome and closes its done.
+func (db *DB) storeAcks(ctx context.Context, batch []*ackReq) {
+	what := fmt.Sprintf("ack task %d", batch[0].id)
+	if len(batch) > 1 {
+		what = fmt.Sprintf("ack %d tasks", len(batch))
+	}
+	rows := 0
+	for _, r := range batch {
+		rows = max(rows, len(r.next))
+	}
+	err := db.prepareRows(ctx, rows, sqlPutRows)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+	} else {
+		err = db.write(ctx, what, func(ctx context.Context, tx *sql.Tx) error {
+			for _, r := range batch {
+				r.err = db.done(ctx, tx, r.id)
+				if errors.Is(r.err, ErrNoTask) {
+					continue
+				}
+				if r.err != nil {
+					return r.err
+				}
+				if _, err := db.put(ctx, tx, r.next); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for _, r := range batch {
+		switch {
+		case err != nil && len(batch) == 1:
+			r.err = err // what names the task
+		case err != nil:
+			r.err = fmt.Errorf("ack task %d: %w", r.id, err)
+		case r.err != nil:
+			r.err = fmt.Errorf("ack task %d: %w", r.id, r.err)
+		}
+		close(r.done)
+	}
 }
 
 // done marks task id done inside tx.

@@ -403,16 +403,6 @@ func (r *RedisDB) putArgs(tasks []Task) (keys []string, args []any) {
 	return keys, args
 }
 
-// checkTasks rejects a task without a queue or key.
-func checkTasks(tasks []Task) error {
-	for _, t := range tasks {
-		if t.Queue == "" || t.Key == "" {
-			return fmt.Errorf("task %q in queue %q: empty queue or key", t.Key, t.Queue)
-		}
-	}
-	return nil
-}
-
 // --- queue operations ------------------------------------------------------
 
 // Put adds tasks to their queues, ready now, in one script run (atomic), and
