@@ -8,6 +8,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,17 +96,12 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		}
 		return drained(again), nil
 	}
-	// A run whose work is over writes its manifest while the stages stop.
+	// A run whose work is over writes its manifest while the stages stop;
+	// any other, in finish. It is written once either way.
 	wctx := context.WithoutCancel(ctx)
-	manifest := func() error { return writeManifest(wctx, cfg, db, local, "") }
-	written := make(chan error, 1)
-	runErr := supervise(ctx, cfg, opt, db, stages, res, done, func() { written <- manifest() })
+	manifest := sync.OnceValue(func() error { return writeManifest(wctx, cfg, db, local, "") })
+	runErr := supervise(ctx, cfg, opt, db, stages, res, done, func() { manifest() })
 	stopRun()
-	select {
-	case err := <-written:
-		manifest = func() error { return err }
-	default:
-	}
 	if err := finish(wctx, db, cfg, res, runErr == nil, manifest); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -117,8 +113,8 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 }
 
 // finish ends a run, whether it went well (ok) or not: a crawl that ran
-// to its end without a stop is marked complete, manifest.csv (by manifest)
-// and failed.csv are written and synced with the run's last files, the
+// to its end without a stop is marked complete, manifest.csv (by manifest,
+// unless it was already) and failed.csv are written and synced with the run's last files, the
 // failures going into res. It goes on past an error, and returns the
 // first.
 func finish(ctx context.Context, db store.Backend, cfg *Config, res *Result, ok bool, manifest func() error) error {

@@ -36,6 +36,9 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	if len(tasks) == 0 {
 		return 0, nil
 	}
+	if err := checkTasks(tasks); err != nil {
+		return 0, fmt.Errorf("put tasks: %w", err)
+	}
 	if err := db.prepareRows(ctx, len(tasks), sqlPutRows); err != nil {
 		return 0, fmt.Errorf("put tasks: %w", err)
 	}
@@ -49,15 +52,12 @@ func (db *DB) Put(ctx context.Context, tasks ...Task) (added int, err error) {
 	return added, nil
 }
 
-// put inserts tasks inside tx and returns how many were new, in a few
-// statements whatever their number (sqlPutRows; prepareRows must have
-// prepared it).
+// put inserts tasks, checked already (checkTasks), inside tx and returns
+// how many were new, in a few statements whatever their number
+// (sqlPutRows; prepareRows must have prepared it).
 func (db *DB) put(ctx context.Context, tx *sql.Tx, tasks []Task) (int, error) {
 	if len(tasks) == 0 {
 		return 0, nil
-	}
-	if err := checkTasks(tasks); err != nil {
-		return 0, err
 	}
 	now := db.now().UnixNano()
 	args := make([]any, 0, 4*len(tasks))
