@@ -2,6 +2,7 @@
 package redistest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -141,4 +142,74 @@ func (s *Server) Calls(t testing.TB) map[string][2]int {
 		m[strings.TrimPrefix(name, "cmdstat_")] = n
 	}
 	return m
+}
+
+// Watch records the commands the server runs from now on, as MONITOR
+// prints them, one a line: `1700000000.123456 [0 127.0.0.1:5555] "HGET"
+// "key" "field"`; commands that scripts run say [0 lua]. The func it
+// returns stops the recording and returns every line up to the moment it
+// was called.
+func (s *Server) Watch(t testing.TB) (stop func() []string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("watch redis commands: %v", err)
+	}
+	rd := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		conn.Close()
+		t.Fatalf("watch redis commands: %v", err)
+	}
+	if l, err := rd.ReadString('\n'); err != nil || strings.TrimSpace(l) != "+OK" {
+		conn.Close()
+		t.Fatalf("watch redis commands: MONITOR answered %q, %v", l, err)
+	}
+	var (
+		mu    sync.Mutex
+		lines []string
+		fail  error
+	)
+	done := make(chan struct{})
+	mark := fmt.Sprintf("redistest-watch-end-%d", time.Now().UnixNano())
+	go func() {
+		defer close(done)
+		for {
+			l, err := rd.ReadString('\n')
+			if err != nil {
+				mu.Lock()
+				fail = err
+				mu.Unlock()
+				return
+			}
+			l = strings.TrimSuffix(strings.TrimPrefix(strings.TrimRight(l, "\r\n"), "+"), "\r")
+			if strings.Contains(l, mark) {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, l)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { conn.Close() })
+	return func() []string {
+		t.Helper()
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, DisableIdentity: true})
+		err := c.Echo(context.Background(), mark).Err()
+		c.Close()
+		if err != nil {
+			t.Fatalf("end the watch of redis commands: %v", err)
+		}
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("end the watch of redis commands: MONITOR never showed the mark")
+		}
+		conn.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if fail != nil {
+			t.Fatalf("watch redis commands: %v", fail)
+		}
+		return lines
+	}
 }
