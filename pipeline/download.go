@@ -242,7 +242,7 @@ func (s *downloadStage) download(ctx context.Context, t store.Task) {
 		s.fail(ctx, t, "", "", err)
 		return
 	}
-	if !downloadable(ft.URL) {
+	if !early.ahead && !downloadable(ft.URL) { // reserveAhead named only downloadable URLs
 		s.fail(ctx, t, ft.URL, ft.Source, errors.New("not an http(s) URL"))
 		return
 	}

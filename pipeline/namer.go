@@ -65,10 +65,12 @@ type name struct {
 // the file's type.
 func (n name) waits() bool { return n.path == "" || n.guess != "" }
 
-// leasedName is a leased file task whose name reserveAhead reserved.
+// leasedName is a leased file task whose name reserveAhead reserved; ext:
+// the name waits for the response's type (needsExt).
 type leasedName struct {
 	ft   FileTask
 	name name
+	ext  bool
 }
 
 func newNamer(dir *store.Dir, tmpl string, warn func(error)) *namer {
@@ -95,8 +97,8 @@ func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
 		if err != nil || !downloadable(ft.URL) {
 			continue
 		}
-		l := leasedName{ft: ft, name: name{ahead: true, guess: guess}}
-		if needsExt(n.tmpl, ft) && guess == "" {
+		l := leasedName{ft: ft, name: name{ahead: true, guess: guess}, ext: needsExt(n.tmpl, ft)}
+		if l.ext && guess == "" {
 			n.mu.Lock()
 			n.waiting[t.ID] = l
 			n.mu.Unlock()
@@ -118,10 +120,10 @@ func (n *namer) reserveLeased(ctx context.Context, picked []leasedName, ids []in
 	wants := make([]store.NameWant, len(picked))
 	for i := range picked {
 		l := &picked[i]
-		wants[i] = store.NameWant{URL: l.ft.URL, Want: expandName(n.tmpl, l.ft)}
-		if needsExt(n.tmpl, l.ft) {
-			wants[i].Want, wants[i].OrKept = expandNameExt(n.tmpl, l.ft, l.name.guess), true
+		if l.ext {
+			wants[i] = store.NameWant{URL: l.ft.URL, Want: expandNameExt(n.tmpl, l.ft, l.name.guess), OrKept: true}
 		} else {
+			wants[i] = store.NameWant{URL: l.ft.URL, Want: expandName(n.tmpl, l.ft)}
 			l.name.guess = ""
 		}
 	}
