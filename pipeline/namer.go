@@ -89,8 +89,8 @@ func (n *namer) reserveAhead(ctx context.Context, tasks []store.Task) {
 	if len(tasks) < 2 {
 		return
 	}
-	var picked []leasedName
-	var ids []int64
+	picked := make([]leasedName, 0, len(tasks))
+	ids := make([]int64, 0, len(tasks))
 	guess, _ := n.lastExt.Load().(string)
 	for _, t := range tasks {
 		ft, err := decodeTask[FileTask](t)

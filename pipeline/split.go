@@ -277,7 +277,7 @@ func (sp *split) fetchSegment(ctx context.Context, i int, seg store.Segment, tot
 		}
 		from += int64(len(head))
 	}
-	bp := bufPool.Get().(*[]byte)
+	bp := bufPool.Get()
 	defer bufPool.Put(bp)
 	want := seg.End - from
 	n, err := copyBody(w, io.LimitReader(resp.Body, want), *bp)

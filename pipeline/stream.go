@@ -100,7 +100,7 @@ func (d *fileDownload) open(ctx context.Context, a *answer) error {
 	if limit := d.s.cfg.MaxSize; limit > 0 {
 		a.body = io.LimitReader(a.body, limit-a.resp.Offset+1)
 	}
-	a.buf = bufPool.Get().(*[]byte)
+	a.buf = bufPool.Get()
 	if err := d.readHead(a); err != nil {
 		return err
 	}
