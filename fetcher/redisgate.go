@@ -66,6 +66,7 @@ type RedisGate struct {
 	where  string // the server URL without password, for errors
 	prefix string // "crawl:{JOB}:"
 	ttl    time.Duration
+	linger time.Duration // slotLinger; longer in tests that look at a parked slot
 
 	// done is cancelled by Close; it stops the refreshers and the calls
 	// they make.
@@ -97,7 +98,7 @@ func OpenRedisGate(ctx context.Context, rawURL, job string) (*RedisGate, error) 
 	}
 	done, cancel := context.WithCancel(context.Background())
 	return &RedisGate{
-		c: c, where: where, prefix: "crawl:{" + job + "}:", ttl: defaultSlotTTL,
+		c: c, where: where, prefix: "crawl:{" + job + "}:", ttl: defaultSlotTTL, linger: slotLinger,
 		done: done, cancel: cancel, idle: map[string][]*gateSlot{},
 	}, nil
 }
@@ -238,7 +239,8 @@ func (g *RedisGate) releaser(s *gateSlot, keep bool) func() {
 
 // park keeps s for the next request to its host, unless the gate is closed
 // or s is due back at the server (slotReuse); it reports whether it did.
-// s goes back to the server after slotLinger unless a request takes it.
+// s goes back to the server after slotLinger (g.linger) unless a request
+// takes it.
 func (g *RedisGate) park(s *gateSlot) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -248,13 +250,13 @@ func (g *RedisGate) park(s *gateSlot) bool {
 	s.parked++
 	n := s.parked
 	g.idle[s.key] = append(g.idle[s.key], s)
-	time.AfterFunc(slotLinger, func() { g.linger(s, n) })
+	time.AfterFunc(g.linger, func() { g.lingered(s, n) })
 	return true
 }
 
-// linger gives s back to the server if it is still parked since its n-th
-// parking.
-func (g *RedisGate) linger(s *gateSlot, n uint64) {
+// lingered gives s back to the server if it is still parked since its
+// n-th parking.
+func (g *RedisGate) lingered(s *gateSlot, n uint64) {
 	g.mu.Lock()
 	ok := !g.closed && s.parked == n && g.unpark(s)
 	if ok {

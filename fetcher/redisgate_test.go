@@ -179,11 +179,14 @@ func TestRedisGateScriptsBySHA(t *testing.T) {
 // TestRedisGateReusesSlots: requests one after another to a host take the
 // slot the last one released, without asking the server again; a slot
 // taken with a delay is not kept; another machine gets a released slot
-// once it has lingered; Close gives back the slots kept.
+// once it has lingered; Close gives back the slots kept. The slots linger
+// a minute where the test counts on one being parked: 5 ms was shorter
+// than a pause of the test on a loaded machine.
 func TestRedisGateReusesSlots(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	g := openGate(t, srv, "reuse")
+	g.linger = time.Minute
 	get := func(g *RedisGate, perHost int, delay time.Duration) {
 		t.Helper()
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -207,6 +210,8 @@ func TestRedisGateReusesSlots(t *testing.T) {
 	}
 
 	other := openGate(t, srv, "reuse")
+	other.linger = time.Minute
+	g.linger = slotLinger
 	get(g, 1, 0)
 	get(other, 1, 0) // waits for g's slot to linger out
 
