@@ -123,8 +123,10 @@ func TestPoolWakes(t *testing.T) {
 		r.ack(ctx, task)
 	}, nil)
 	// The pool finds nothing and waits twice as long each time: its looks
-	// come at about 1, 3, 7, ... 1023 ms, and the next at 2047 ms.
-	time.Sleep(1100 * time.Millisecond)
+	// come at about 1, 3, 7, ... 2047 ms, and the next at 4095 ms. Woken
+	// at 2100 ms, it has 1.5 s to lease before the limit, and would not
+	// look again until about 2 s later.
+	time.Sleep(2100 * time.Millisecond)
 	if _, err := db.Put(ctx, fileTask(FileTask{URL: "http://h/a.jpg"})); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestPoolWakes(t *testing.T) {
 		if key != "http://h/a.jpg" {
 			t.Errorf("handled %s", key)
 		}
-	case <-time.After(400 * time.Millisecond):
+	case <-time.After(1500 * time.Millisecond):
 		t.Fatal("the woken pool did not lease the task before its next look")
 	}
 }
