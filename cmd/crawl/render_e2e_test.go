@@ -46,7 +46,7 @@ func jsSite(t *testing.T) (base string, cnt *counter, segments []byte) {
 function add(src) { const i = document.createElement('img'); i.src = src; document.getElementById('pics').appendChild(i); }
 add('/img/a.jpg');
 fetch('/api/more.json').then(r => r.json()).then(j => add(j.src));
-setTimeout(() => add('/img/late.jpg'), 300);
+setTimeout(() => add('/img/late.jpg'), 100);
 </script></body></html>`)
 	mux.HandleFunc("/api/more.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

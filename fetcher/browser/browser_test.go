@@ -130,7 +130,7 @@ const galleryPage = `<!doctype html><html><head><title>gallery</title></head><bo
 function add(src) { const i = document.createElement('img'); i.src = src; document.getElementById('g').appendChild(i); }
 add('/img/1.jpg');
 fetch('/api/list.json').then(r => r.text()).then(() => add('/img/2.jpg'));
-setTimeout(() => add('/img/3.jpg'), 300);
+setTimeout(() => add('/img/3.jpg'), 100);
 </script></body></html>`
 
 func TestRenderRunsScripts(t *testing.T) {
