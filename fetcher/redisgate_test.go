@@ -309,10 +309,7 @@ func TestRedisGateClose(t *testing.T) {
 func TestOpenRedisGateFails(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	port, err := redistest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := redistest.ClosedPort(t)
 	tests := []struct {
 		name, url, job, want string
 	}{

@@ -10,8 +10,9 @@ import (
 // startRedis starts a private redis-server for t.
 func startRedis(t testing.TB) *redistest.Server { return redistest.Start(t) }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) { return redistest.FreePort() }
+// closedPort returns a loopback TCP port that refuses connections until t
+// ends.
+func closedPort(t testing.TB) int { return redistest.ClosedPort(t) }
 
 // openRedisTest opens job on srv and closes it at the end of t.
 func openRedisTest(t testing.TB, srv *redistest.Server, job string, opt Options) *RedisDB {

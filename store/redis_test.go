@@ -253,10 +253,7 @@ func TestRedisOpenErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv := startRedis(t)
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := closedPort(t)
 	tests := []struct {
 		name, url, job, want string
 	}{

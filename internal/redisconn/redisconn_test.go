@@ -41,10 +41,7 @@ func TestDial(t *testing.T) {
 
 func TestDialFails(t *testing.T) {
 	ctx := context.Background()
-	port, err := redistest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := redistest.ClosedPort(t)
 	tests := []struct {
 		name, url, want string
 	}{
