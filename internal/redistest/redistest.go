@@ -49,7 +49,7 @@ func Start(t testing.TB) *Server {
 		}
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		if err := waitRedis(addr, exited); err != nil {
+		if err := waitRedis(addr, cmd.Process.Pid, exited); err != nil {
 			cmd.Process.Kill()
 			<-exited
 			lastErr = fmt.Errorf("%w; output:\n%s", err, out.String())
@@ -75,8 +75,10 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitRedis waits until the server at addr answers PING, or it exits.
-func waitRedis(addr string, exited <-chan error) error {
+// waitRedis waits until the server at addr answers PING, or it exits. The
+// server that answers must be process pid: another test's redis-server may
+// hold the port while pid fails to take it and exits.
+func waitRedis(addr string, pid int, exited <-chan error) error {
 	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
@@ -87,9 +89,12 @@ func waitRedis(addr string, exited <-chan error) error {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
+		info, err := c.Info(ctx, "server").Result()
 		cancel()
 		if err == nil {
+			if !strings.Contains(info, fmt.Sprintf("process_id:%d\r\n", pid)) {
+				return fmt.Errorf("another redis-server answers on %s", addr)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
