@@ -435,7 +435,7 @@ func TestClientGone(t *testing.T) {
 	}
 	resp.Body.Close()
 	http.DefaultClient.CloseIdleConnections()
-	time.Sleep(100 * time.Millisecond)
+	waitDone(t, s, "/big") // the server noticed the client leave
 	if _, _, err := get(t, s.URL("/small")); err != nil {
 		t.Fatal(err)
 	}
