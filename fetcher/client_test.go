@@ -156,7 +156,8 @@ func TestGetContextCancelledDuringBackoff(t *testing.T) {
 		w.WriteHeader(503)
 	})
 	c := newClient(t, Config{Retries: 3, IgnoreRobots: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// A second: the first request must reach the server before it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := c.Get(ctx, srv.URL)
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -278,7 +278,8 @@ func TestRobotsFetchCancelled(t *testing.T) {
 		io.WriteString(w, "page")
 	})
 	c := newClient(t, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// A second: the first request must reach the server before it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, err := c.Get(ctx, srv.URL+"/no"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Get while robots.txt hangs: err = %v, want a deadline error", err)
