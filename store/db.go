@@ -260,8 +260,8 @@ type DB struct {
 	path string
 	w    *sql.DB // one connection: every write of this process goes through it
 	r    *sql.DB // a few read-only connections (WAL readers never wait for the writer)
-	ws   map[string]*sql.Stmt
-	rs   map[string]*sql.Stmt
+	ws   *stmts  // the writer's statements, prepared on first use
+	rs   *stmts  // the readers' statements, prepared on first use
 	// rowStmts holds the writer's batch statements (rowsSQL) for each row
 	// count, prepared on first use (prepareRows) under rowsMu.
 	rowStmts sync.Map
@@ -291,8 +291,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{path: abs, now: time.Now, ws: map[string]*sql.Stmt{}, rs: map[string]*sql.Stmt{},
-		timing: opt.timing(sqliteTiming)}
+	db := &DB{path: abs, now: time.Now, timing: opt.timing(sqliteTiming)}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -302,6 +301,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
+	db.ws = newStmts(db.w)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -332,28 +332,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	writes := []string{sqlLease, sqlAck, sqlFail, sqlTaskState, sqlExtend,
-		sqlRelease, sqlReleaseAll, sqlRestart, sqlRestartAll, sqlSetMeta, sqlRecordFile,
-		sqlNameByURL, sqlLeafTaken, sqlTakenLeaf, sqlAddName, sqlAddTaken, sqlGetHint, sqlSetHint,
-		sqlDropName, sqlDropTaken, sqlTakenOf}
-	for _, forms := range [][2]string{sqlNamesOf} {
-		writes = append(writes, forms[:]...)
-	}
-	for _, q := range writes {
-		st, err := db.w.PrepareContext(ctx, q)
-		if err != nil {
-			return fail(fmt.Errorf("prepare %q: %w", q, err))
-		}
-		db.ws[q] = st
-	}
-	for _, q := range []string{sqlCounts, sqlFailures, sqlMeta, sqlFileByURL, sqlFiles, sqlReservedOrKept, sqlHasDue,
-		sqlFilesByURL[0], sqlFilesByURL[1]} {
-		st, err := db.r.PrepareContext(ctx, q)
-		if err != nil {
-			return fail(fmt.Errorf("prepare %q: %w", q, err))
-		}
-		db.rs[q] = st
-	}
+	db.rs = newStmts(db.r)
 	// From here on the writer waits for the write lock in untilFree, not
 	// in SQLite's busy handler.
 	if _, err := db.w.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
@@ -482,9 +461,9 @@ func isBusy(err error) bool {
 // or are released.
 func (db *DB) Close() error {
 	errs := db.closeRows()
-	for _, m := range []map[string]*sql.Stmt{db.ws, db.rs} {
-		for _, st := range m {
-			errs = append(errs, st.Close())
+	for _, s := range []*stmts{db.ws, db.rs} {
+		if s != nil {
+			errs = append(errs, s.close())
 		}
 	}
 	if db.r != nil {
@@ -524,6 +503,9 @@ func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Contex
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
+	// Statements fn used before they were prepared are prepared on the
+	// writer once tx has given the connection back (see DB.stmt).
+	defer db.ws.prepareMissed(ctx)
 	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
@@ -577,21 +559,20 @@ func quick(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-// stmt returns the writer statement q bound to tx.
-func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
-	return tx.StmtContext(ctx, db.ws[q])
-}
-
 // exec1 runs the single writer statement q on its own, as one transaction
 // and expects it to change a row (ErrNoTask if not). A lone write statement
 // takes the write lock when it starts, together with its read snapshot, so
 // it cannot hit the deferred-transaction upgrade deadlock; it saves
 // BEGIN IMMEDIATE and COMMIT round trips on the hot paths.
 func (db *DB) exec1(ctx context.Context, what, q string, args ...any) error {
+	st, err := db.ws.get(ctx, q)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	var res sql.Result
-	err := db.untilFree(ctx, func() error {
+	err = db.untilFree(ctx, func() error {
 		var err error
-		res, err = db.ws[q].ExecContext(ctx, args...)
+		res, err = st.ExecContext(ctx, args...)
 		return err
 	})
 	if err != nil {

@@ -166,7 +166,7 @@ func (d *Dir) ReserveMany(ctx context.Context, wants []NameWant) (res []Reservat
 // The folders it adds to taken go to *added, for the caller to remember once
 // the transaction is committed.
 func (d *Dir) reserveTx(ctx context.Context, tx *sql.Tx, rawURL, want string, added *[]string) (path string, fresh bool, err error) {
-	err = d.db.stmt(ctx, tx, sqlNameByURL).QueryRowContext(ctx, rawURL).Scan(&path)
+	err = d.db.txRow(ctx, tx, sqlNameByURL, rawURL).Scan(&path)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return path, false, err
 	}
@@ -218,7 +218,7 @@ func (d *Dir) reserveNewTx(ctx context.Context, tx *sql.Tx, rawURL, want string,
 		}
 		if free {
 			if n > 1 {
-				if _, err := d.db.stmt(ctx, tx, sqlSetHint).ExecContext(ctx, hintKey, n); err != nil {
+				if _, err := d.db.txExec(ctx, tx, sqlSetHint, hintKey, n); err != nil {
 					return "", err
 				}
 			}
@@ -229,7 +229,7 @@ func (d *Dir) reserveNewTx(ctx context.Context, tx *sql.Tx, rawURL, want string,
 		}
 		if n == 1 {
 			var hint int
-			err := d.db.stmt(ctx, tx, sqlGetHint).QueryRowContext(ctx, hintKey).Scan(&hint)
+			err := d.db.txRow(ctx, tx, sqlGetHint, hintKey).Scan(&hint)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return "", err
 			}
@@ -238,10 +238,13 @@ func (d *Dir) reserveNewTx(ctx context.Context, tx *sql.Tx, rawURL, want string,
 	}
 
 	path = strings.Join(segs, "/")
-	if _, err := d.db.stmt(ctx, tx, sqlAddName).ExecContext(ctx, rawURL, path); err != nil {
+	if _, err := d.db.txExec(ctx, tx, sqlAddName, rawURL, path); err != nil {
 		return "", err
 	}
-	add := d.db.stmt(ctx, tx, sqlAddTaken)
+	add, err := d.db.stmt(ctx, tx, sqlAddTaken)
+	if err != nil {
+		return "", err
+	}
 	if _, err := add.ExecContext(ctx, fold(path), 1); err != nil {
 		return "", err
 	}
@@ -273,7 +276,7 @@ func (d *Dir) dirFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, err
 	}
 	var n int
 	c := dirClashes(f)
-	err := d.db.stmt(ctx, tx, sqlTakenLeaf).QueryRowContext(ctx, c[0], c[1], c[2]).Scan(&n)
+	err := d.db.txRow(ctx, tx, sqlTakenLeaf, c[0], c[1], c[2]).Scan(&n)
 	if err != nil || n > 0 {
 		return false, err
 	}
@@ -320,7 +323,7 @@ func (d *Dir) leafFree(ctx context.Context, tx *sql.Tx, segs []string) (bool, er
 		return false, nil
 	}
 	var n int
-	err := d.db.stmt(ctx, tx, sqlLeafTaken).QueryRowContext(ctx, f, f+partSuffix, f+partSuffix+metaSuffix,
+	err := d.db.txRow(ctx, tx, sqlLeafTaken, f, f+partSuffix, f+partSuffix+metaSuffix,
 		trimName(f, partSuffix), trimName(f, partSuffix+metaSuffix)).Scan(&n)
 	if err != nil || n > 0 {
 		return false, err

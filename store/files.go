@@ -30,7 +30,7 @@ func (db *DB) AckFile(ctx context.Context, id int64, f File) error {
 		if err := db.done(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err := db.stmt(ctx, tx, sqlRecordFile).ExecContext(ctx,
+		_, err := db.txExec(ctx, tx, sqlRecordFile,
 			f.URL, f.Path, f.Bytes, f.SHA256, f.ContentType, f.Source, f.Worker)
 		return err
 	})
@@ -115,7 +115,7 @@ func (db *DB) ackMany(ctx context.Context, tx *sql.Tx, ids []any) (map[int64]boo
 // FileByURL is [Backend.FileByURL].
 func (db *DB) FileByURL(ctx context.Context, url string) (File, bool, error) {
 	var f File
-	err := db.rs[sqlFileByURL].QueryRowContext(quick(ctx), url).
+	err := db.queryRow(quick(ctx), sqlFileByURL, url).
 		Scan(&f.URL, &f.Path, &f.Bytes, &f.SHA256, &f.ContentType, &f.Source, &f.Worker)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, false, nil
@@ -143,7 +143,7 @@ func (db *DB) FilesByURL(ctx context.Context, urls []string) (files []File, foun
 	if err != nil {
 		return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
 	}
-	rows, err := db.rs[c.of(sqlFilesByURL)].QueryContext(quick(ctx), b)
+	rows, err := db.query(quick(ctx), c.of(sqlFilesByURL), b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("look up files of %d URLs: %w", len(urls), err)
 	}
@@ -168,7 +168,7 @@ func (db *DB) FilesByURL(ctx context.Context, urls []string) (files []File, foun
 // Files is [Backend.Files]: one query, read row by row.
 func (db *DB) Files(ctx context.Context) iter.Seq2[File, error] {
 	return func(yield func(File, error) bool) {
-		rows, err := db.rs[sqlFiles].QueryContext(ctx)
+		rows, err := db.query(ctx, sqlFiles)
 		if err != nil {
 			yield(File{}, fmt.Errorf("list files: %w", err))
 			return

@@ -90,7 +90,7 @@ func (db *DB) Lease(ctx context.Context, queue string, max int, owner string) ([
 	err := db.write(ctx, "lease from queue "+queue, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.now()
 		until := now.Add(ttl).UnixNano()
-		rows, err := db.stmt(ctx, tx, sqlLease).QueryContext(ctx,
+		rows, err := db.txQuery(ctx, tx, sqlLease,
 			owner, until, queue, now.UnixNano(), max, queue, now.UnixNano(), max, max)
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (db *DB) storeAcks(ctx context.Context, batch []*ackReq) {
 
 // done marks task id done inside tx.
 func (db *DB) done(ctx context.Context, tx *sql.Tx, id int64) error {
-	res, err := db.stmt(ctx, tx, sqlAck).ExecContext(ctx, id)
+	res, err := db.txExec(ctx, tx, sqlAck, id)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (db *DB) done(ctx context.Context, tx *sql.Tx, id int64) error {
 // Fail is [Backend.Fail], in one transaction.
 func (db *DB) Fail(ctx context.Context, id int64, url, reason, source string) error {
 	return db.write(ctx, fmt.Sprintf("fail task %d", id), func(ctx context.Context, tx *sql.Tx) error {
-		res, err := db.stmt(ctx, tx, sqlFail).ExecContext(ctx, url, reason, source, id)
+		res, err := db.txExec(ctx, tx, sqlFail, url, reason, source, id)
 		if err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (db *DB) Fail(ctx context.Context, id int64, url, reason, source string) er
 // exists returns ErrNoTask when no task has id.
 func (db *DB) exists(ctx context.Context, tx *sql.Tx, id int64) error {
 	var state int
-	err := db.stmt(ctx, tx, sqlTaskState).QueryRowContext(ctx, id).Scan(&state)
+	err := db.txRow(ctx, tx, sqlTaskState, id).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNoTask
 	}
@@ -251,7 +251,7 @@ func (db *DB) exists(ctx context.Context, tx *sql.Tx, id int64) error {
 func (db *DB) Extend(ctx context.Context, owner string) error {
 	ttl := db.timing.TTL
 	return db.write(ctx, "extend leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := db.stmt(ctx, tx, sqlExtend).ExecContext(ctx, db.now().Add(ttl).UnixNano(), owner)
+		_, err := db.txExec(ctx, tx, sqlExtend, db.now().Add(ttl).UnixNano(), owner)
 		return err
 	})
 }
@@ -264,9 +264,9 @@ func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 		var err error
 		now := db.now().UnixNano()
 		if owner == "" {
-			res, err = db.stmt(ctx, tx, sqlReleaseAll).ExecContext(ctx, now)
+			res, err = db.txExec(ctx, tx, sqlReleaseAll, now)
 		} else {
-			res, err = db.stmt(ctx, tx, sqlRelease).ExecContext(ctx, now, owner)
+			res, err = db.txExec(ctx, tx, sqlRelease, now, owner)
 		}
 		if err != nil {
 			return err
@@ -282,7 +282,7 @@ func (db *DB) Release(ctx context.Context, owner string) (int, error) {
 // consumer can ask often without taking the write lock.
 func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
 	var due bool
-	if err := db.rs[sqlHasDue].QueryRowContext(quick(ctx), queue, db.now().UnixNano()).Scan(&due); err != nil {
+	if err := db.queryRow(quick(ctx), sqlHasDue, queue, db.now().UnixNano()).Scan(&due); err != nil {
 		return false, fmt.Errorf("look for tasks in queue %q: %w", queue, err)
 	}
 	return due, nil
@@ -291,7 +291,7 @@ func (db *DB) HasDue(ctx context.Context, queue string) (bool, error) {
 // Counts is [Backend.Counts], read from the counts table that triggers
 // keep, so it costs the same for a million tasks as for ten.
 func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
-	rows, err := db.rs[sqlCounts].QueryContext(quick(ctx))
+	rows, err := db.query(quick(ctx), sqlCounts)
 	if err != nil {
 		return nil, fmt.Errorf("count tasks: %w", err)
 	}
@@ -324,7 +324,7 @@ func (db *DB) Counts(ctx context.Context) (map[string]QueueCounts, error) {
 
 // Failures is [Backend.Failures].
 func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
-	rows, err := db.rs[sqlFailures].QueryContext(ctx)
+	rows, err := db.query(ctx, sqlFailures)
 	if err != nil {
 		return nil, fmt.Errorf("list failures: %w", err)
 	}
@@ -348,10 +348,13 @@ func (db *DB) Failures(ctx context.Context) ([]Failure, error) {
 func (db *DB) Restart(ctx context.Context, queues ...string) error {
 	return db.write(ctx, "restart queues", func(ctx context.Context, tx *sql.Tx) error {
 		if len(queues) == 0 {
-			_, err := db.stmt(ctx, tx, sqlRestartAll).ExecContext(ctx)
+			_, err := db.txExec(ctx, tx, sqlRestartAll)
 			return err
 		}
-		st := db.stmt(ctx, tx, sqlRestart)
+		st, err := db.stmt(ctx, tx, sqlRestart)
+		if err != nil {
+			return err
+		}
 		for _, q := range queues {
 			if _, err := st.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("queue %q: %w", q, err)
@@ -364,7 +367,7 @@ func (db *DB) Restart(ctx context.Context, queues ...string) error {
 // Meta is [Backend.Meta].
 func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := db.rs[sqlMeta].QueryRowContext(ctx, key).Scan(&v)
+	err := db.queryRow(ctx, sqlMeta, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -377,7 +380,7 @@ func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 // SetMeta is [Backend.SetMeta].
 func (db *DB) SetMeta(ctx context.Context, key, value string) error {
 	return db.write(ctx, fmt.Sprintf("set meta %q", key), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, value)
+		_, err := db.txExec(ctx, tx, sqlSetMeta, key, value)
 		return err
 	})
 }
@@ -395,7 +398,7 @@ func (db *DB) UpdateMeta(ctx context.Context, key string, update func(old string
 		if err != nil {
 			return err
 		}
-		_, err = db.stmt(ctx, tx, sqlSetMeta).ExecContext(ctx, key, v)
+		_, err = db.txExec(ctx, tx, sqlSetMeta, key, v)
 		return err
 	})
 }

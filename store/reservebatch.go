@@ -159,7 +159,7 @@ func (b *nameBatch) lookup(ctx context.Context, wants []NameWant) ([]earlier, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := b.d.db.stmt(ctx, b.tx, b.c.of(sqlNamesOf)).QueryContext(ctx, list, keptPrefix)
+	rows, err := b.d.db.txQuery(ctx, b.tx, b.c.of(sqlNamesOf), list, keptPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (b *nameBatch) readTaken(ctx context.Context, folds []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := b.d.db.stmt(ctx, b.tx, sqlTakenOf).QueryContext(ctx, list)
+	rows, err := b.d.db.txQuery(ctx, b.tx, sqlTakenOf, list)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (d *Dir) Reserved(ctx context.Context, rawURL string) (path string, ok bool
 	}
 	var v string
 	var reserved bool
-	err = d.db.rs[sqlReservedOrKept].QueryRowContext(quick(ctx), rawURL, keptPrefix+rawURL).Scan(&v, &reserved)
+	err = d.db.queryRow(quick(ctx), sqlReservedOrKept, rawURL, keptPrefix+rawURL).Scan(&v, &reserved)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", false, "", nil
@@ -61,14 +61,14 @@ func (d *Dir) Unreserve(ctx context.Context, rawURL, path string) error {
 		return fmt.Errorf("give back the name of %s: no database", rawURL)
 	}
 	return d.db.write(ctx, "give back the name of "+rawURL, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := d.db.stmt(ctx, tx, sqlDropName).ExecContext(ctx, rawURL, path)
+		res, err := d.db.txExec(ctx, tx, sqlDropName, rawURL, path)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		_, err = d.db.stmt(ctx, tx, sqlDropTaken).ExecContext(ctx, fold(path))
+		_, err = d.db.txExec(ctx, tx, sqlDropTaken, fold(path))
 		return err
 	})
 }
