@@ -260,12 +260,11 @@ type DB struct {
 	path string
 	w    *sql.DB // one connection: every write of this process goes through it
 	r    *sql.DB // a few read-only connections (WAL readers never wait for the writer)
-	ws   *stmts  // the writer's statements, prepared on first use
-	rs   *stmts  // the readers' statements, prepared on first use
-	// rowStmts holds the writer's batch statements (rowsSQL) for each row
-	// count, prepared on first use (prepareRows) under rowsMu.
-	rowStmts sync.Map
-	rowsMu   sync.Mutex
+	// The statements, each prepared on first use: the writer's, its
+	// batch statements (rowsSQL) for each row count, the readers'.
+	ws   *stmts[string]
+	rows *stmts[rowsKey]
+	rs   *stmts[string]
 	// acks are the acks with follow-ups waiting to be stored together,
 	// and acking tells that one goroutine is storing them (DB.Ack), under
 	// ackMu.
@@ -301,7 +300,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
-	db.ws = newStmts(db.w)
+	db.ws, db.rows = plainStmts(db.w), rowStmts(db.w)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -332,7 +331,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 
-	db.rs = newStmts(db.r)
+	db.rs = plainStmts(db.r)
 	// From here on the writer waits for the write lock in untilFree, not
 	// in SQLite's busy handler.
 	if _, err := db.w.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
@@ -460,11 +459,12 @@ func isBusy(err error) bool {
 // Close closes the database. Leases held through it stay until they run out
 // or are released.
 func (db *DB) Close() error {
-	errs := db.closeRows()
-	for _, s := range []*stmts{db.ws, db.rs} {
-		if s != nil {
-			errs = append(errs, s.close())
-		}
+	var errs []error
+	if db.ws != nil {
+		errs = append(errs, db.ws.close(), db.rows.close())
+	}
+	if db.rs != nil {
+		errs = append(errs, db.rs.close())
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
@@ -504,8 +504,11 @@ func (db *DB) write(ctx context.Context, what string, fn func(ctx context.Contex
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
 	// Statements fn used before they were prepared are prepared on the
-	// writer once tx has given the connection back (see DB.stmt).
-	defer db.ws.prepareMissed(ctx)
+	// writer once tx has given the connection back (see stmts.inTx).
+	defer func() {
+		db.ws.prepareMissed(ctx)
+		db.rows.prepareMissed(ctx)
+	}()
 	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)

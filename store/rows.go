@@ -79,10 +79,7 @@ func (db *DB) prepareRows(ctx context.Context, rows int, qs ...rowsSQL) error {
 			if n > rows {
 				continue
 			}
-			if _, ok := db.rowStmts.Load(rowsKey{q, n}); ok {
-				continue
-			}
-			if err := db.prepareRowsFor(ctx, q, n); err != nil {
+			if _, err := db.rows.get(ctx, rowsKey{q, n}); err != nil {
 				return err
 			}
 		}
@@ -90,26 +87,16 @@ func (db *DB) prepareRows(ctx context.Context, rows int, qs ...rowsSQL) error {
 	return nil
 }
 
-// prepareRowsFor prepares q for n rows unless another goroutine did.
-func (db *DB) prepareRowsFor(ctx context.Context, q rowsSQL, n int) error {
-	db.rowsMu.Lock()
-	defer db.rowsMu.Unlock()
-	k := rowsKey{q, n}
-	if _, ok := db.rowStmts.Load(k); ok {
-		return nil
-	}
-	st, err := db.w.PrepareContext(ctx, q.text(n))
-	if err != nil {
-		return fmt.Errorf("prepare %q for %d rows: %w", q.head, n, err)
-	}
-	db.rowStmts.Store(k, st)
-	return nil
+// rowStmts holds the batch statements, each for a row count.
+func rowStmts(db *sql.DB) *stmts[rowsKey] {
+	return newStmts(db, func(k rowsKey) string { return k.q.text(k.n) },
+		func(k rowsKey) string { return fmt.Sprintf("%q for %d rows", k.q.head, k.n) })
 }
 
 // eachRows runs q inside tx for the rows of args (q.cols values a row, in
 // their order), in as few statements as rowSizes allow, calling run with
 // each statement and its values. A statement that prepareRows did not
-// prepare is prepared in tx, for this once.
+// prepare is prepared in tx (stmts.inTx).
 func (db *DB) eachRows(ctx context.Context, tx *sql.Tx, q rowsSQL, args []any, run func(st *sql.Stmt, args []any) error) error {
 	if len(args)%q.cols != 0 {
 		return fmt.Errorf("%d values for rows of %d", len(args), q.cols)
@@ -123,14 +110,9 @@ func (db *DB) eachRows(ctx context.Context, tx *sql.Tx, q rowsSQL, args []any, r
 				break
 			}
 		}
-		var st *sql.Stmt
-		if p, ok := db.rowStmts.Load(rowsKey{q, n}); ok {
-			st = tx.StmtContext(ctx, p.(*sql.Stmt))
-		} else {
-			var err error
-			if st, err = tx.PrepareContext(ctx, q.text(n)); err != nil {
-				return err
-			}
+		st, err := db.rows.inTx(ctx, tx, rowsKey{q, n})
+		if err != nil {
+			return err
 		}
 		if err := run(st, args[:n*q.cols]); err != nil {
 			return err
@@ -154,14 +136,4 @@ func (db *DB) execRows(ctx context.Context, tx *sql.Tx, q rowsSQL, args []any) (
 		return err
 	})
 	return changed, err
-}
-
-// closeRows closes the statements prepareRows prepared.
-func (db *DB) closeRows() []error {
-	var errs []error
-	db.rowStmts.Range(func(_, st any) bool {
-		errs = append(errs, st.(*sql.Stmt).Close())
-		return true
-	})
-	return errs
 }

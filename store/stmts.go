@@ -5,102 +5,105 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 )
 
-// stmts holds the prepared statements of one *sql.DB, each prepared the
-// first time it is asked for: a process prepares only the statements it
-// runs, 4 to 7 of the 41 in each process of a crawl (the batch statements
-// of rows.go aside). Preparing them all made Open about seven times as
-// long.
-type stmts struct {
+// stmts holds prepared statements of one *sql.DB, each prepared the first
+// time it is asked for: a process prepares only the statements it runs, 4
+// to 7 of the 41 plain ones in each process of a crawl, and the batch
+// statements (rowsSQL) only for the row counts it writes. Preparing them
+// all made Open about seven times as long. K names a statement: its SQL
+// (string), or a batch statement and its row count (rowsKey).
+type stmts[K comparable] struct {
 	db     *sql.DB
-	mu     sync.Mutex
-	m      map[string]*sql.Stmt
-	missed map[string]bool // used inside a transaction before being prepared (see DB.stmt)
+	text   func(K) string // the SQL of a key
+	name   func(K) string // a key, in errors
+	m      sync.Map       // K → *sql.Stmt
+	mu     sync.Mutex     // guards missed
+	missed map[K]bool     // used inside a transaction before being prepared (see inTx)
 }
 
-func newStmts(db *sql.DB) *stmts {
-	return &stmts{db: db, m: map[string]*sql.Stmt{}, missed: map[string]bool{}}
+func newStmts[K comparable](db *sql.DB, text, name func(K) string) *stmts[K] {
+	return &stmts[K]{db: db, text: text, name: name, missed: map[K]bool{}}
 }
 
-// ready returns q's prepared statement, or nil if it is not prepared yet.
-func (s *stmts) ready(q string) *sql.Stmt {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[q]
+// plainStmts holds statements named by their SQL.
+func plainStmts(db *sql.DB) *stmts[string] {
+	return newStmts(db, func(q string) string { return q }, func(q string) string { return fmt.Sprintf("%q", q) })
 }
 
-// get returns q's prepared statement, preparing it first if it is not.
+// ready returns k's prepared statement, or nil if it is not prepared yet.
+func (s *stmts[K]) ready(k K) *sql.Stmt {
+	if st, ok := s.m.Load(k); ok {
+		return st.(*sql.Stmt)
+	}
+	return nil
+}
+
+// get returns k's prepared statement, preparing it first if it is not.
 // Preparing takes a connection of s.db: a goroutine inside a transaction
-// on the writer's only connection uses DB.stmt instead.
-func (s *stmts) get(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st := s.ready(q); st != nil {
+// on the writer's only connection uses inTx instead.
+func (s *stmts[K]) get(ctx context.Context, k K) (*sql.Stmt, error) {
+	if st := s.ready(k); st != nil {
 		return st, nil
 	}
-	// Not under mu: preparing may wait for a connection that a goroutine
-	// holds while it asks for another statement.
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := s.db.PrepareContext(ctx, s.text(k))
 	if err != nil {
-		return nil, fmt.Errorf("prepare %q: %w", q, err)
+		return nil, fmt.Errorf("prepare %s: %w", s.name(k), err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.m[q]; old != nil {
-		st.Close()
-		return old, nil
+	if old, loaded := s.m.LoadOrStore(k, st); loaded {
+		st.Close() // another goroutine prepared it meanwhile
+		return old.(*sql.Stmt), nil
 	}
-	s.m[q] = st
 	return st, nil
 }
 
-// miss notes that q was used inside a transaction before it was prepared.
-func (s *stmts) miss(q string) {
+// inTx returns k's statement for use inside tx: the one prepared on s.db,
+// or, the first time k is used, k prepared inside tx for this once;
+// prepareMissed prepares it on s.db once tx has ended.
+func (s *stmts[K]) inTx(ctx context.Context, tx *sql.Tx, k K) (*sql.Stmt, error) {
+	if st := s.ready(k); st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.missed[q] = true
+	s.missed[k] = true
+	s.mu.Unlock()
+	return tx.PrepareContext(ctx, s.text(k))
 }
 
-// prepareMissed prepares the statements that miss noted. One that fails is
-// left for its next use to prepare.
-func (s *stmts) prepareMissed(ctx context.Context) {
+// prepareMissed prepares the statements inTx did not find prepared. One
+// that fails is left for its next use to prepare.
+func (s *stmts[K]) prepareMissed(ctx context.Context) {
 	s.mu.Lock()
 	if len(s.missed) == 0 {
 		s.mu.Unlock()
 		return
 	}
-	var qs []string
-	for q := range s.missed {
-		qs = append(qs, q)
-	}
+	ks := slices.Collect(maps.Keys(s.missed))
 	clear(s.missed)
 	s.mu.Unlock()
-	for _, q := range qs {
-		s.get(ctx, q)
+	for _, k := range ks {
+		s.get(ctx, k)
 	}
 }
 
 // close closes every statement prepared.
-func (s *stmts) close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *stmts[K]) close() error {
 	var errs []error
-	for q, st := range s.m {
-		errs = append(errs, st.Close())
-		delete(s.m, q)
-	}
+	s.m.Range(func(k, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		s.m.Delete(k)
+		return true
+	})
 	return errors.Join(errs...)
 }
 
-// stmt returns q's writer statement for use inside tx: the one prepared on
-// the writer connection, or, the first time q is used, q prepared inside
-// tx for this once; write prepares it on the writer once tx has ended.
+// stmt returns the writer statement q for use inside tx (see stmts.inTx);
+// write prepares on the writer what tx had to prepare.
 func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
-	if st := db.ws.ready(q); st != nil {
-		return tx.StmtContext(ctx, st), nil
-	}
-	db.ws.miss(q)
-	return tx.PrepareContext(ctx, q)
+	return db.ws.inTx(ctx, tx, q)
 }
 
 // txExec runs the writer statement q inside tx.
